@@ -1,0 +1,1 @@
+from . import backbones, heads, losses, recognizers  # noqa: F401

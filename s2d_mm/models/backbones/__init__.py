@@ -1,0 +1,4 @@
+# Each module adds its import line here when it lands.
+from .tma import TemporalModelingAdapter  # noqa: F401,E402
+from .mcp import MultiViewComplementaryPrompter  # noqa: F401,E402
+from .vit_mcp import S2DViT, ViTMCP  # noqa: F401,E402

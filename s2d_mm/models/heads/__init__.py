@@ -1,0 +1,1 @@
+# Each module adds its import line here when it lands.

@@ -1,0 +1,44 @@
+"""Where s2d_mm's modules are registered.
+
+s2d_mm adds no registry of its own: the video stage lives in mmaction2's
+registries, the image stage in mmpretrain's, landmark networks in mmpose's.
+Building blocks that both stages use (prompter, adapter, landmark branch,
+self-distillation loss) are registered in mmaction2's *and* mmpretrain's
+``MODELS`` so that configs of either default scope can name them.
+"""
+from mmaction.registry import DATA_SAMPLERS as MMACTION_DATA_SAMPLERS
+from mmaction.registry import DATASETS as MMACTION_DATASETS
+from mmaction.registry import HOOKS as MMACTION_HOOKS
+from mmaction.registry import METRICS as MMACTION_METRICS
+from mmaction.registry import MODELS as MMACTION_MODELS
+from mmaction.registry import TRANSFORMS as MMACTION_TRANSFORMS
+from mmpose.registry import MODELS as MMPOSE_MODELS
+from mmpretrain.registry import DATASETS as MMPRETRAIN_DATASETS
+from mmpretrain.registry import METRICS as MMPRETRAIN_METRICS
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+from mmpretrain.registry import TRANSFORMS as MMPRETRAIN_TRANSFORMS
+
+__all__ = [
+    'MMACTION_DATASETS', 'MMACTION_DATA_SAMPLERS', 'MMACTION_HOOKS',
+    'MMACTION_METRICS', 'MMACTION_MODELS', 'MMACTION_TRANSFORMS',
+    'MMPOSE_MODELS', 'MMPRETRAIN_DATASETS', 'MMPRETRAIN_METRICS',
+    'MMPRETRAIN_MODELS', 'MMPRETRAIN_TRANSFORMS', 'register_in'
+]
+
+
+def register_in(*registries, name=None):
+    """Class decorator registering one class in several registries.
+
+    Example::
+
+        @register_in(MMACTION_MODELS, MMPRETRAIN_MODELS)
+        class TemporalModelingAdapter(BaseModule):
+            ...
+    """
+
+    def _register(cls):
+        for registry in registries:
+            registry.register_module(name=name, module=cls)
+        return cls
+
+    return _register

@@ -1,0 +1,7 @@
+from .checkpoint import (MMENGINE_CHECKPOINT_GLOBALS, UnsafeCheckpointError,
+                         load_checkpoint_file, setup_safe_checkpoint_loading)
+
+__all__ = [
+    'MMENGINE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError',
+    'load_checkpoint_file', 'setup_safe_checkpoint_loading'
+]
