@@ -1,0 +1,2 @@
+from .convert import (CheckpointConversionError, convert_file,  # noqa: F401
+                      convert_state_dict, detect_source_kind, infer_arch)
