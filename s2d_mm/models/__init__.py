@@ -1,1 +1,2 @@
 from . import backbones, heads, losses, recognizers  # noqa: F401
+from . import data_preprocessors  # noqa: F401

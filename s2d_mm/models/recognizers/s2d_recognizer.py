@@ -1,8 +1,9 @@
 """Recognizer of the S2D video model."""
+from typing import Optional
+
 import torch
 from mmaction.models.recognizers import Recognizer3D
 from mmaction.utils import SampleList
-from mmengine.utils import is_list_of
 
 from s2d_mm.registry import MMACTION_MODELS, register_in
 
@@ -15,17 +16,40 @@ class S2DRecognizer(Recognizer3D):
     ``Recognizer3D``); the backbone (:class:`S2DViT`) returns ``((B*V, D,
     T),)`` and the head (:class:`S2DHead`) logits ``(B*V, C)``.
 
-    When the head has an ``EmotionAnchorsSDL`` whose ``refresh`` flag is set
-    (by the SDL schedule hook), every training step pushes the batch's
-    pooled features (before dropout) and softmax predictions into the anchor
-    bank under the samples' ground-truth classes (``sdl.update``). The
-    features come from the training forward itself, so no extra pass is
-    run; with mixup/cutmix the (soft) label's arg-max is used.
+    Anchor refresh: when the head has an ``EmotionAnchorsSDL`` whose
+    ``refresh`` flag is set (by :class:`SDLScheduleHook`), every training
+    step pushes clean features and predictions of the batch into the bank
+    under the samples' ground-truth classes (``sdl.update``), after the
+    losses are computed:
+
+    - batch not mixed: the training forward's own pooled features are
+      reused (the frozen ViT has no dropout or drop-path, so they equal the
+      eval-mode features) and the logits are recomputed from them by the
+      classifier without dropout; no extra pass;
+    - batch mixed (mixup/cutmix): :class:`S2DDataPreprocessor` hands over
+      ``unmixed_inputs`` / ``unmixed_labels`` and one extra no-grad forward
+      runs on them, in eval mode by default.
+
+    ``sdl.feat_source`` / ``sdl.refresh_eval`` select the released variant
+    (post-dropout features, train-mode predictions).
     """
 
-    def loss(self, inputs: torch.Tensor, data_samples: SampleList,
+    def loss(self,
+             inputs: torch.Tensor,
+             data_samples: SampleList,
+             unmixed_inputs: Optional[torch.Tensor] = None,
+             unmixed_labels: Optional[torch.Tensor] = None,
              **kwargs) -> dict:
-        """Losses of the batch, then the anchor refresh if requested."""
+        """Losses of the batch, then the anchor refresh if requested.
+
+        Args:
+            inputs (Tensor): ``(B, V, 3, T, H, W)``, possibly mixed.
+            data_samples (list[ActionDataSample]): with ``gt_labels``.
+            unmixed_inputs (Tensor, optional): the batch before mixup/cutmix
+                (from :class:`S2DDataPreprocessor`).
+            unmixed_labels (Tensor, optional): hard labels ``(B,)`` before
+                mixup/cutmix.
+        """
         feats, loss_kwargs = self.extract_feat(
             inputs, data_samples=data_samples)
         loss_aux = loss_kwargs.get('loss_aux', dict())
@@ -33,21 +57,59 @@ class S2DRecognizer(Recognizer3D):
         losses.update(loss_aux)
         sdl = getattr(self.cls_head, 'loss_sdl', None)
         if sdl is not None and getattr(sdl, 'refresh', False):
-            self.refresh_anchors(feats, data_samples)
+            self.refresh_anchors(feats, data_samples, unmixed_inputs,
+                                 unmixed_labels)
         return losses
 
     @torch.no_grad()
-    def refresh_anchors(self, feats, data_samples: SampleList) -> None:
-        """Push ``(feat (B, D), cls_score (B, C), labels (B,))`` into the
-        head's anchor bank; ``cls_score`` is computed without dropout."""
+    def refresh_anchors(self,
+                        feats,
+                        data_samples: SampleList,
+                        unmixed_inputs: Optional[torch.Tensor] = None,
+                        unmixed_labels: Optional[torch.Tensor] = None
+                        ) -> None:
+        """Push ``(feat (B, D), cls_score (B, C), labels (B,))`` of the
+        clean batch into the head's anchor bank."""
         head = self.cls_head
-        feat = head.pool(feats).detach()
-        cls_score = head.fc_cls(feat)
-        labels = [s.gt_labels.item for s in data_samples]
-        if is_list_of(labels, torch.Tensor):
-            labels = torch.stack(labels).to(feat.device)
+        sdl = head.loss_sdl
+        if unmixed_inputs is not None:
+            if unmixed_labels is None:
+                raise ValueError('S2DRecognizer: unmixed_inputs given '
+                                 'without unmixed_labels')
+            labels = unmixed_labels
+            was_training = self.training
+            if sdl.refresh_eval:
+                self.train(False)
+            try:
+                feats, _ = self.extract_feat(
+                    unmixed_inputs, data_samples=data_samples)
+            finally:
+                if sdl.refresh_eval:
+                    self.train(was_training)
         else:
-            labels = torch.as_tensor(labels, device=feat.device)
-        if labels.dim() > 1 and labels.shape[-1] == head.num_classes:
-            labels = labels.argmax(dim=-1)  # soft (mixed) labels
-        head.loss_sdl.update(feat, cls_score, labels.reshape(-1).long())
+            labels = [s.gt_labels.item for s in data_samples]
+            labels = torch.stack(labels).to(inputs_device(feats))
+            if labels.dim() > 1 and labels.shape[-1] > 1:
+                raise ValueError(
+                    'S2DRecognizer: the SDL anchor refresh got soft (mixed) '
+                    'labels but no un-mixed batch; use '
+                    "data_preprocessor=dict(type='S2DDataPreprocessor', "
+                    'blending=...) so that the clips before mixup/cutmix are '
+                    'kept')
+        feat = head.pool(feats).detach()
+        # Release variant: dropout (train mode) applies to the pushed
+        # prediction and, for 'post_dropout', to the pushed feature.
+        dropped = feat
+        if not sdl.refresh_eval and head.dropout is not None:
+            dropped = head.dropout(feat)
+        cls_score = head.fc_cls(dropped)
+        if sdl.feat_source == 'post_dropout':
+            feat = dropped
+        sdl.update(feat, cls_score, labels.reshape(-1).long())
+
+
+def inputs_device(feats) -> torch.device:
+    """Device of a backbone output (tensor or tuple of tensors)."""
+    if isinstance(feats, (tuple, list)):
+        feats = feats[-1]
+    return feats.device

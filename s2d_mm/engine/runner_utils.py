@@ -1,0 +1,93 @@
+"""Config adjustments shared by ``tools/train.py`` and ``tools/test.py``."""
+import os
+import warnings
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+
+DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _set_fold(node, fold) -> int:
+    """Set every ``fold`` key found in nested dicts/lists of ``node``."""
+    hits = 0
+    if isinstance(node, dict):
+        if 'fold' in node:
+            node['fold'] = fold
+            hits += 1
+        for value in node.values():
+            hits += _set_fold(value, fold)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            hits += _set_fold(value, fold)
+    return hits
+
+
+def apply_fold(cfg: Config) -> Config:
+    """Propagate the top-level ``fold`` variable to the datasets.
+
+    The DFEW and MAFW configs declare ``fold = 1`` at the top and pass
+    ``fold=fold`` to every dataset; mmengine resolves the variable when
+    the file is read, so ``--cfg-options fold=3`` alone would not reach the
+    datasets. This copies ``cfg.fold`` into every ``fold`` key under the
+    dataloaders (dataset wrappers included), which makes ``fold`` the single
+    switch. Configs without a top-level ``fold`` are returned unchanged.
+    """
+    if cfg.get('fold', None) is None:
+        return cfg
+    fold = cfg.fold
+    for key in DATALOADER_KEYS:
+        if cfg.get(key, None) is not None:
+            _set_fold(cfg[key], fold)
+    return cfg
+
+
+def adapt_to_machine(cfg: Config, launcher: str = 'none') -> Config:
+    """Make a GPU config runnable where there is no GPU.
+
+    - ``AmpOptimWrapper`` needs a GPU in mmengine: fall back to float32
+      ``OptimWrapper`` with a warning.
+    - CPU distributed training uses the gloo backend and an unpinned DDP
+      wrapper (``device_ids=None``).
+    """
+    if torch.cuda.is_available():
+        return cfg
+    optim_wrapper = cfg.get('optim_wrapper', None)
+    if optim_wrapper is not None and \
+            optim_wrapper.get('type') == 'AmpOptimWrapper':
+        warnings.warn('AmpOptimWrapper needs a GPU and none is available: '
+                      'training in float32 with OptimWrapper instead.')
+        optim_wrapper['type'] = 'OptimWrapper'
+        optim_wrapper.pop('dtype', None)
+        optim_wrapper.pop('loss_scale', None)
+    if launcher != 'none':
+        cfg.setdefault('env_cfg', dict())
+        cfg.env_cfg.setdefault('dist_cfg', dict())
+        cfg.env_cfg.dist_cfg['backend'] = 'gloo'
+        wrapper = cfg.get('model_wrapper_cfg', None) or dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper['device_ids'] = None
+        cfg.model_wrapper_cfg = wrapper
+    return cfg
+
+
+def init_cpu_distributed(launcher: str) -> None:
+    """Start a gloo process group for ``--launcher pytorch`` without GPU.
+
+    mmengine's own initialisation pins a CUDA device first, which fails on
+    a CPU-only machine; the Runner skips it when a group already exists.
+    """
+    if launcher == 'none' or torch.cuda.is_available() or \
+            torch_dist.is_initialized():
+        return
+    if launcher != 'pytorch':
+        raise RuntimeError(
+            f'--launcher {launcher} without GPU is not supported; use '
+            '--launcher pytorch (torchrun) for CPU runs')
+    torch_dist.init_process_group(
+        backend='gloo',
+        rank=int(os.environ['RANK']),
+        world_size=int(os.environ['WORLD_SIZE']))
