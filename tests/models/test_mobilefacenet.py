@@ -10,8 +10,7 @@ from mmpose.structures import PoseDataSample
 from safetensors.torch import load_file
 
 import s2d_mm  # noqa: F401
-from s2d_mm.models.backbones.mobilefacenet import (
-    MobileFaceNet, convert_mobilefacenet_state_dict)
+from s2d_mm.models.backbones.mobilefacenet import MobileFaceNet, convert_mobilefacenet_state_dict
 from s2d_mm.registry import MMPOSE_MODELS
 
 CONFIG = 'configs/_base_/models/landmark_mobilefacenet.py'
