@@ -12,7 +12,9 @@ default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', interval=1, max_keep_ckpts=3,
         save_best='auto'),
-    sampler_seed=dict(type='DistSamplerSeedHook'))
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    # generators re-seeded per epoch so that --resume continues exactly
+    epoch_seed=dict(type='EpochSeedHook'))
 # No SyncBuffersHook: the model has no BatchNorm statistics to average
 # (LayerNorm ViT, landmark network frozen in eval mode) and the SDL anchor
 # bank is kept identical across ranks by the loss itself; averaging its

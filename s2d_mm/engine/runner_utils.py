@@ -91,3 +91,21 @@ def init_cpu_distributed(launcher: str) -> None:
         backend='gloo',
         rank=int(os.environ['RANK']),
         world_size=int(os.environ['WORLD_SIZE']))
+
+
+#: Root of the source checkout (configs/ lives there).
+REPO_ROOT = os.path.dirname(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def resolve_config(path: str) -> str:
+    """A config path as given, else relative to the repository root, so
+    the tools work from any directory."""
+    if os.path.isfile(path):
+        return path
+    candidate = os.path.join(REPO_ROOT, path)
+    if os.path.isfile(candidate):
+        return candidate
+    raise FileNotFoundError(
+        f'config file {path!r} not found (looked in {os.getcwd()!r} and '
+        f'{REPO_ROOT!r})')

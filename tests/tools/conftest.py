@@ -1,0 +1,118 @@
+"""Tiny S2D experiment on generated DFEW-layout data, for the tool tests."""
+import importlib.util
+import os.path as osp
+
+import pytest
+
+from s2d_mm.testing.fake_data import make_fake_dfew
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+HERE = osp.dirname(osp.abspath(__file__))
+
+TINY_CFG = '''
+_base_ = ['{repo}/configs/_base_/default_runtime.py',
+          '{repo}/configs/_base_/schedules/adamw_cosine_100e_warmup.py']
+custom_imports = dict(imports=['s2d_mm', 's2d_tools_probe'],
+                      allow_failed_imports=False)
+fold = 1
+num_classes = 7
+landmark_net = dict(
+    type='TopdownPoseEstimator',
+    data_preprocessor=dict(type='PoseDataPreprocessor', mean=[0., 0., 0.],
+                           std=[255., 255., 255.], bgr_to_rgb=False),
+    backbone=dict(type='MobileFaceNet', widen_factor=0.25,
+                  num_blocks=(1, 1, 1), out_indices=(5, )),
+    head=dict(type='MobileFaceNetHead', in_channels=128, num_joints=5,
+              feat_size=2))
+model = dict(
+    type='S2DRecognizer',
+    backbone=dict(
+        type='S2DViT',
+        arch=dict(embed_dims=32, num_layers=2, num_heads=2,
+                  feedforward_channels=64),
+        img_size=32, patch_size=8, num_frames=4,
+        landmark=dict(type='LandmarkFeatureExtractor', model=landmark_net,
+                      input_size=32, grid_size=4),
+        landmark_channels=32,
+        tma=dict(ratio=0.25, num_heads=2)),
+    cls_head=dict(
+        type='S2DHead', num_classes=num_classes, in_channels=32,
+        dropout_ratio=0.5, label_smooth_eps=0.1,
+        loss_cls=dict(type='CrossEntropyLoss'),
+        loss_sdl=dict(type='EmotionAnchorsSDL', num_classes=num_classes,
+                      feat_dim=32, queue_size=4, topk=2),
+        average_clips='prob'),
+    data_preprocessor=dict(
+        type='S2DDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
+        format_shape='NCTHW',
+        blending=dict(type='RandomBatchAugment', augments=[
+            dict(type='MixupBlending', alpha=0.8, num_classes=num_classes),
+            dict(type='CutmixBlending', alpha=1.0,
+                 num_classes=num_classes)])))
+find_unused_parameters = True
+train_pipeline = [
+    dict(type='SampleFrames', clip_len=4, frame_interval=1, num_clips=1),
+    dict(type='RawFrameDecode'),
+    dict(type='Resize', scale=(32, 32), keep_ratio=False),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', meta_keys=('frame_dir', )),
+]
+test_pipeline = [
+    dict(type='SampleFrames', clip_len=4, frame_interval=1, num_clips=1,
+         test_mode=True),
+    dict(type='RawFrameDecode'),
+    dict(type='Resize', scale=(32, 32), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs', meta_keys=('frame_dir', )),
+]
+train_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(type='DFEWDataset', ann_file='{train_ann}', fold=fold,
+                 label_base=0, data_prefix=dict(video='{frame_root}'),
+                 pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=2, num_workers=0, persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(type='DFEWDataset', ann_file='{test_ann}', fold=fold,
+                 label_base=0, data_prefix=dict(video='{frame_root}'),
+                 pipeline=test_pipeline, test_mode=True))
+test_dataloader = val_dataloader
+val_evaluator = dict(type='UARWARMetric', save_files=False)
+test_evaluator = dict(type='UARWARMetric')
+train_cfg = dict(max_epochs=2, val_interval=1)
+# SDL on from the first epoch, anchors refreshed every epoch
+custom_hooks = [
+    dict(type='SDLScheduleHook', milestones=[], values=[1.0], start_epoch=-1,
+         update_freq=1),
+    dict(type='ToolsProbeHook'),
+]
+default_hooks = dict(logger=dict(interval=1),
+                     checkpoint=dict(save_best=None, max_keep_ckpts=-1))
+'''
+
+
+@pytest.fixture(scope='session')
+def tiny_experiment(tmp_path_factory):
+    """(config path, fake data dict) of a 2-epoch tiny S2D experiment."""
+    root = tmp_path_factory.mktemp('tiny_s2d')
+    data = make_fake_dfew(str(root / 'dfew'), num_per_class=2, num_frames=5,
+                          size=32, folds=(1, 2), test_per_class=1)
+    cfg = root / 'tiny_s2d_dfew.py'
+    cfg.write_text(TINY_CFG.format(repo=REPO, **data))
+    return str(cfg), data
+
+
+def load_tool(name):
+    """Import tools/<name>.py as a module (the tools are scripts)."""
+    path = osp.join(REPO, 'tools', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f's2d_tool_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(autouse=True)
+def _probe_on_path(monkeypatch):
+    monkeypatch.syspath_prepend(HERE)

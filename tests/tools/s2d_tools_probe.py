@@ -1,0 +1,37 @@
+"""Test-only hook (imported by the tiny configs of tests/tools through
+``custom_imports``): records what each rank trained on and its final
+state, so the tests can compare ranks and runs."""
+import json
+import os.path as osp
+
+import torch
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmengine.model import is_model_wrapper
+from mmengine.registry import HOOKS
+
+
+@HOOKS.register_module(force=True)
+class ToolsProbeHook(Hook):
+    priority = 'LOWEST'
+
+    def before_train(self, runner):
+        self.seen = []
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        for sample in data_batch['data_samples']:
+            self.seen.append(osp.basename(sample.metainfo['frame_dir']))
+
+    def after_train(self, runner):
+        model = runner.model
+        if is_model_wrapper(model):
+            model = model.module
+        rank = get_rank()
+        torch.save(model.state_dict(),
+                   osp.join(runner.work_dir, f'probe_rank{rank}.pth'))
+        optim = runner.optim_wrapper.optimizer.state_dict()
+        torch.save(optim, osp.join(runner.work_dir, f'probe_optim{rank}.pth'))
+        with open(osp.join(runner.work_dir, f'probe_rank{rank}.json'),
+                  'w') as f:
+            json.dump(dict(rank=rank, seen=self.seen), f)

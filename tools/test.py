@@ -1,0 +1,126 @@
+"""Test a checkpoint: prints UAR / WAR and writes the confusion matrix.
+
+Usage (from any directory)::
+
+    python tools/test.py configs/s2d_dfew.py work_dirs/s2d_dfew/fold1/epoch_100.pth
+    python tools/test.py configs/s2d_dfew.py CKPT --cfg-options fold=3 \\
+        --dump preds.pkl --out-dir results/dfew_fold3
+    bash tools/dist_test.sh configs/s2d_dfew.py CKPT 2
+
+The confusion matrix (JSON + PNG, ``test_confusion_matrix.*``) is written by
+``UARWARMetric`` into ``--out-dir``, by default the run's log folder
+``<work_dir>/<timestamp>/``.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description='Test a recognizer')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('--work-dir', help='directory for the test logs')
+    parser.add_argument(
+        '--dump', type=str,
+        help='dump the predictions (data samples) to this pickle file')
+    parser.add_argument(
+        '--out-dir', type=str,
+        help='where UARWARMetric writes the confusion matrix')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, key=value (e.g. fold=2)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def _metric_list(evaluator):
+    if isinstance(evaluator, dict):
+        return [evaluator]
+    return list(evaluator)
+
+
+def build_config(args):
+    import s2d_mm  # noqa: F401
+    from mmengine.config import Config
+    from s2d_mm.engine import adapt_to_machine, apply_fold, resolve_config
+
+    cfg = Config.fromfile(resolve_config(args.config))
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    apply_fold(cfg)
+    cfg.launcher = args.launcher
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        name = osp.splitext(osp.basename(args.config))[0]
+        if cfg.get('fold', None) is not None:
+            name = osp.join(name, f'fold{cfg.fold}')
+        cfg.work_dir = osp.join('./work_dirs', name)
+    cfg.load_from = args.checkpoint
+    cfg.resume = False
+
+    if cfg.get('test_evaluator', None) is None:
+        raise KeyError(f'{args.config}: the config has no test_evaluator')
+    metrics = _metric_list(cfg.test_evaluator)
+    for metric in metrics:
+        if metric.get('type') == 'UARWARMetric':
+            metric.setdefault('file_prefix', 'test')
+            metric['file_prefix'] = 'test'
+            if args.out_dir is not None:
+                metric['out_dir'] = args.out_dir
+    if args.dump is not None:
+        if not args.dump.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--dump must be a .pkl file, got {args.dump}')
+        metrics.append(dict(type='DumpResults', out_file_path=args.dump))
+    cfg.test_evaluator = metrics
+    adapt_to_machine(cfg, args.launcher)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = build_config(args)
+
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    from s2d_mm.engine import init_cpu_distributed
+
+    init_cpu_distributed(args.launcher)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    metrics = runner.test()
+    uar = next((v for k, v in metrics.items() if k.split('/')[-1] == 'UAR'),
+               None)
+    war = next((v for k, v in metrics.items() if k.split('/')[-1] == 'WAR'),
+               None)
+    from mmengine.dist import is_main_process
+    if is_main_process():
+        if uar is not None and war is not None:
+            print(f'UAR {uar:.2f}  WAR {war:.2f}')
+        else:
+            print('metrics: ' + ', '.join(f'{k}={v}'
+                                          for k, v in metrics.items()))
+    return metrics
+
+
+if __name__ == '__main__':
+    main()

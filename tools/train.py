@@ -1,0 +1,142 @@
+"""Train an s2d_mm (or any mmaction2 / mmpretrain) config with mmengine.
+
+Usage (from any directory; config paths are tried relative to the current
+directory first, then to the repository root)::
+
+    python tools/train.py configs/s2d_dfew.py
+    python tools/train.py configs/s2d_dfew.py --cfg-options fold=3
+    python tools/train.py configs/s2d_dfew.py --resume          # latest ckpt
+    bash tools/dist_train.sh configs/s2d_dfew.py 2              # 2 GPUs
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+
+
+def parse_args(argv=None):
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(description='Train a recognizer')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument('--work-dir', help='directory for logs and ckpts')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from the given checkpoint, or from the latest one of '
+        'the work dir when no path is given')
+    parser.add_argument(
+        '--amp', action='store_true',
+        help='mixed precision (AmpOptimWrapper, dynamic loss scale)')
+    parser.add_argument(
+        '--no-validate', action='store_true',
+        help='do not evaluate during training')
+    parser.add_argument(
+        '--auto-scale-lr', action='store_true',
+        help='scale lr with the total batch (the s2d configs already do)')
+    parser.add_argument('--seed', type=int, default=None, help='random seed')
+    parser.add_argument(
+        '--diff-rank-seed', action='store_true',
+        help='different seed per rank')
+    parser.add_argument(
+        '--deterministic', action='store_true',
+        help='deterministic CUDNN / torch algorithms')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, key=value (e.g. fold=2 '
+        'train_dataloader.batch_size=4)')
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        help='job launcher')
+    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    args = parser.parse_args(argv)
+    if 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    return args
+
+
+def build_config(args):
+    import s2d_mm  # noqa: F401  (registries, safe checkpoint loading)
+    from mmengine.config import Config
+    from s2d_mm.engine import adapt_to_machine, apply_fold, resolve_config
+
+    cfg = Config.fromfile(resolve_config(args.config))
+    if args.cfg_options is not None:
+        cfg.merge_from_dict(args.cfg_options)
+    apply_fold(cfg)
+    cfg.launcher = args.launcher
+
+    if args.work_dir is not None:
+        cfg.work_dir = args.work_dir
+    elif cfg.get('work_dir', None) is None:
+        name = osp.splitext(osp.basename(args.config))[0]
+        if cfg.get('fold', None) is not None:
+            name = osp.join(name, f'fold{cfg.fold}')
+        cfg.work_dir = osp.join('./work_dirs', name)
+
+    if args.amp:
+        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+        if optim_wrapper == 'OptimWrapper':
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+            cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+        cfg.train_cfg.pop('val_begin', None)
+        cfg.train_cfg.pop('val_interval', None)
+        checkpoint = cfg.get('default_hooks', {}).get('checkpoint', None)
+        if checkpoint is not None:
+            checkpoint.pop('save_best', None)
+    if args.auto_scale_lr:
+        cfg.setdefault('auto_scale_lr', dict(base_batch_size=8))
+        cfg.auto_scale_lr.enable = True
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+
+    randomness = cfg.get('randomness', dict())
+    if args.seed is not None:
+        randomness['seed'] = args.seed
+    if args.diff_rank_seed:
+        randomness['diff_rank_seed'] = True
+    if args.deterministic:
+        randomness['deterministic'] = True
+    cfg.randomness = randomness
+
+    adapt_to_machine(cfg, args.launcher)
+    return cfg
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = build_config(args)
+
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    from s2d_mm.engine import init_cpu_distributed
+
+    init_cpu_distributed(args.launcher)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+    else:
+        runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+if __name__ == '__main__':
+    main()
