@@ -91,9 +91,18 @@ class S2DHead(BaseHead):
 
     def loss(self, feats: FeatType, data_samples: SampleList,
              **kwargs) -> Dict:
-        """Classification loss (+ ``loss_sdl``) and top-k accuracy."""
-        cls_score, feat = self.forward_with_feat(feats)
+        """Classification loss (+ ``loss_sdl``) and top-k accuracy.
+
+        SDL gets the pooled feature before dropout, or after it when the
+        SDL module asks for the release's variant
+        (``loss_sdl.feat_source == 'post_dropout'``).
+        """
+        feat = self.pool(feats)
+        dropped = self.dropout(feat) if self.dropout is not None else feat
+        cls_score = self.fc_cls(dropped)
         losses = self.loss_by_feat(cls_score, data_samples)
         if self.loss_sdl is not None:
-            losses['loss_sdl'] = self.loss_sdl(cls_score, feat)
+            source = getattr(self.loss_sdl, 'feat_source', 'pre_dropout')
+            losses['loss_sdl'] = self.loss_sdl(
+                cls_score, dropped if source == 'post_dropout' else feat)
         return losses
