@@ -1,0 +1,39 @@
+# AffectNet-8 (codes 8-10 left out); validation.csv is the test split.
+# Paper protocol: train on the full training split, report the last epoch
+# (val_dataloader None). affectnet8_heldout.py adds a validation set carved out of
+# the training split; the test split is read only by tools/test.py.
+_base_ = ['./s2d_image_pipelines.py']
+
+dataset_type = 'AffectNetDataset'
+data_root = 'data/AffectNet'
+num_classes = 8
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='train',
+        num_classes=8,
+        pipeline={{_base_.train_pipeline}}))
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+
+test_dataloader = dict(
+    batch_size=64,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        split='val',
+        num_classes=8,
+        pipeline={{_base_.test_pipeline}},
+        test_mode=True))
+test_evaluator = dict(type='UARWARMetric', file_prefix='test')
+test_cfg = dict(type='TestLoop')

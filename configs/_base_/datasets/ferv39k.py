@@ -1,0 +1,39 @@
+# FERV39k, official train/test split (s2d_method.md). Paper protocol: no
+# validation loop; inherit ferv39k_heldout.py for checkpoint selection.
+_base_ = ['./s2d_video_pipelines.py']
+
+dataset_type = 'FERV39kDataset'
+data_root = 'data/FERV39k'
+num_classes = 7
+frames = '2_ClipsforFaceCrop'
+
+train_dataloader = dict(
+    batch_size=8,
+    num_workers=8,
+    persistent_workers=True,
+    # oversampling ("w/ OS" results): sampler=dict(type='ClassBalancedSampler')
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='Annotation/train.csv',
+        data_prefix=dict(video=frames),
+        pipeline={{_base_.train_pipeline}}))
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+
+test_dataloader = dict(
+    batch_size=4,
+    num_workers=8,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        ann_file='Annotation/test.csv',
+        data_prefix=dict(video=frames),
+        pipeline={{_base_.test_pipeline}},
+        test_mode=True))
+test_evaluator = dict(type='UARWARMetric', file_prefix='test')
+test_cfg = dict(type='TestLoop')
