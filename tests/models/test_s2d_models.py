@@ -127,7 +127,8 @@ def test_video_predict_and_output_shapes(repo_root):
 
 
 def test_custom_trainable_policy(repo_root):
-    cfg = tiny_video_cfg(repo_root, trainable=[r'^prompters\.\d+\.tma\.'])
+    cfg = tiny_video_cfg(repo_root, trainable=[r'^prompters\.\d+\.tma\.'],
+                         landmark=None, landmark_channels=C_L)
     model = build_action(cfg.model)
     bb_trainable = {
         n for n, p in model.backbone.named_parameters() if p.requires_grad

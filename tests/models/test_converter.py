@@ -1,0 +1,247 @@
+"""Checkpoint converter: released video / image-stage, timm/MAE ViT,
+MobileFaceNet; file formats, architecture inference, refusals."""
+import argparse
+import importlib.util
+import os.path as osp
+import re
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
+from safetensors.torch import save_file
+
+import s2d_mm  # noqa: F401
+from mmaction.registry import MODELS as ACTION_MODELS
+from mmpretrain.registry import MODELS as PRETRAIN_MODELS
+from s2d_mm.models.utils.convert import (CheckpointConversionError,
+                                         convert_file, convert_state_dict,
+                                         detect_source_kind)
+
+D, DEPTH, HEADS, T, IMG, P, C_L, H, CLASSES = 32, 2, 2, 4, 32, 8, 16, 4, 5
+ARCH = dict(embed_dims=D, num_layers=DEPTH, num_heads=HEADS,
+            feedforward_channels=2 * D)
+
+# s2d_mm name -> release name (inverse of the converter's rules), to make
+# release-layout state dicts from models of this project
+_TO_RELEASE = [
+    (r'^backbone\.patch_embed\.projection\.', 'patch_embed.proj.'),
+    (r'^backbone\.layers\.(\d+)\.ln1\.', r'blocks.\1.norm1.'),
+    (r'^backbone\.layers\.(\d+)\.ln2\.', r'blocks.\1.norm2.'),
+    (r'^backbone\.layers\.(\d+)\.attn\.', r'blocks.\1.attn.'),
+    (r'^backbone\.layers\.(\d+)\.ffn\.layers\.0\.0\.', r'blocks.\1.mlp.fc1.'),
+    (r'^backbone\.layers\.(\d+)\.ffn\.layers\.1\.', r'blocks.\1.mlp.fc2.'),
+    (r'^backbone\.ln1\.', 'ln_post.'),
+    (r'^backbone\.landmark_embed\.', 'patch_embed_prompt.proj.'),
+    (r'^backbone\.prompters\.(\d+)\.proj_image\.', r'prompt_blocks.\1.conv0_0.'),
+    (r'^backbone\.prompters\.(\d+)\.proj_landmark\.',
+     r'prompt_blocks.\1.conv0_1.'),
+    (r'^backbone\.prompters\.(\d+)\.proj_out\.', r'prompt_blocks.\1.conv1x1.'),
+    (r'^backbone\.prompters\.(\d+)\.fovea_scale$',
+     r'prompt_blocks.\1.fovea.smooth'),
+    (r'^backbone\.prompters\.(\d+)\.tma\.temporal\.fc_down\.',
+     r'prompt_blocks.\1.TMA.T_Adapter.D_fc1.'),
+    (r'^backbone\.prompters\.(\d+)\.tma\.temporal\.fc_up\.',
+     r'prompt_blocks.\1.TMA.T_Adapter.D_fc2.'),
+    (r'^backbone\.prompters\.(\d+)\.tma\.temporal\.attn\.',
+     r'prompt_blocks.\1.TMA.T_Adapter.attn.'),
+    (r'^backbone\.prompters\.(\d+)\.tma\.norm\.', r'prompt_blocks.\1.TMA.norm.'),
+    (r'^backbone\.prompters\.(\d+)\.tma\.spatial\.fc_down\.',
+     r'prompt_blocks.\1.TMA.S_Adapter.D_fc1.'),
+    (r'^backbone\.prompters\.(\d+)\.tma\.spatial\.fc_up\.',
+     r'prompt_blocks.\1.TMA.S_Adapter.D_fc2.'),
+    (r'^backbone\.', ''),
+    (r'^cls_head\.', 'head.'),
+]
+
+
+def to_release(sd):
+    out = {}
+    for k, v in sd.items():
+        if k.startswith('data_preprocessor'):
+            continue
+        new = k
+        for pat, rep in _TO_RELEASE:
+            if re.match(pat, k):
+                new = re.sub(pat, rep, k)
+                break
+        if re.search(r'(conv0_[01]|conv1x1|patch_embed_prompt\.proj)\.weight$',
+                     new):
+            v = v[:, :, None, None]  # release: 1x1 convolutions
+        out[new] = v.clone()
+    return out
+
+
+def video_model():
+    cfg = dict(
+        type='S2DRecognizer',
+        backbone=dict(type='S2DViT', arch=ARCH, img_size=IMG, patch_size=P,
+                      num_frames=T, landmark=None, landmark_channels=C_L,
+                      prompter=dict(hidden_dims=H),
+                      tma=dict(ratio=0.25, num_heads=8)),
+        cls_head=dict(type='S2DHead', num_classes=CLASSES, in_channels=D))
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        model = ACTION_MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def image_model(num_classes=CLASSES):
+    cfg = dict(
+        type='ImageClassifier',
+        backbone=dict(type='ViTMCP', arch=ARCH, img_size=IMG, patch_size=P,
+                      landmark=None, landmark_channels=C_L,
+                      prompter=dict(hidden_dims=H)),
+        head=dict(type='LinearClsHead', num_classes=num_classes,
+                  in_channels=D))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        model = PRETRAIN_MODELS.build(cfg)
+    model.init_weights()
+    return model
+
+
+def assert_same_tensors(a, b):
+    assert set(a) == set(b)
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=0, rtol=0, msg=k)
+
+
+def test_video_round_trip_and_written_config(tmp_path):
+    model = video_model()
+    ours = {k: v for k, v in model.state_dict().items()
+            if not k.startswith('data_preprocessor')}
+    release = to_release(ours)
+    assert 'prompt_blocks.1.TMA.T_Adapter.attn.qkv.weight' in release
+    src = tmp_path / 'video.pth'
+    # the release's training checkpoints carry their argparse namespace
+    torch.save({'model': release, 'epoch': 3,
+                'args': argparse.Namespace(nb_classes=CLASSES)}, src)
+    dst, cfg_path = tmp_path / 'out.pth', tmp_path / 'cfg.py'
+    meta = convert_file(str(src), str(dst), {'num_heads': HEADS},
+                        str(cfg_path))
+    assert meta['source_kind'] == 'video'
+    assert meta['arch']['num_frames'] == T
+    assert meta['arch']['tma_ratio'] == 0.25
+    saved = torch.load(dst, weights_only=True)
+    assert_same_tensors(saved['state_dict'], ours)
+    cfg = Config.fromfile(str(cfg_path))
+    assert cfg.load_from == str(dst)
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        rebuilt = ACTION_MODELS.build(cfg.model)
+    missing, unexpected = rebuilt.load_state_dict(saved['state_dict'],
+                                                  strict=False)
+    assert unexpected == [] and all(
+        k.startswith('data_preprocessor') for k in missing)
+
+
+def test_image_stage_checkpoint(tmp_path):
+    model = image_model()
+    ours = {k: v for k, v in model.state_dict().items()
+            if not k.startswith('data_preprocessor')}
+    release = {}
+    for k, v in to_release(ours).items():
+        k = k.replace('ln_post.', 'norm.').replace('head.fc.', 'head.')
+        release[k] = v
+    release['weak_head.weight'] = torch.randn(CLASSES, D)
+    release['weak_head.bias'] = torch.randn(CLASSES)
+    release['landmark_model.conv1.weight'] = torch.randn(4, 3, 3, 3)
+    assert detect_source_kind(release) == 'image'
+    src = tmp_path / 'pretrain-AffectNet-7.pth'
+    torch.save({'model_state_dict': release}, src)
+    meta = convert_file(str(src), str(tmp_path / 'img.pth'),
+                        {'num_heads': HEADS})
+    assert meta['source_kind'] == 'image'
+    dropped = ' '.join(meta['dropped_keys'])
+    assert 'weak_head.weight' in dropped
+    assert 'landmark_model.conv1.weight' in dropped
+    saved = torch.load(tmp_path / 'img.pth', weights_only=True)
+    assert_same_tensors(saved['state_dict'], ours)
+
+
+def test_plain_vit_safetensors_and_mae_decoder(tmp_path):
+    model = image_model(num_classes=10)
+    ours = {k: v for k, v in model.state_dict().items()
+            if k.startswith(('backbone.patch_embed', 'backbone.layers',
+                             'backbone.cls_token', 'backbone.pos_embed',
+                             'backbone.ln1', 'head.'))}
+    timm = {k.replace('ln_post.', 'norm.').replace('head.fc.', 'head.'): v
+            for k, v in to_release(ours).items()}
+    timm['mask_token'] = torch.zeros(1, 1, D)
+    timm['decoder_embed.weight'] = torch.zeros(8, D)
+    src = tmp_path / 'vit.safetensors'
+    save_file({k: v.contiguous() for k, v in timm.items()}, str(src))
+    meta = convert_file(str(src), str(tmp_path / 'vit.pth'),
+                        {'num_heads': HEADS}, str(tmp_path / 'vit_cfg.py'))
+    assert meta['source_kind'] == 'vit'
+    assert meta['arch']['num_classes'] == 10
+    assert any('MAE' in k for k in meta['dropped_keys'])
+    saved = torch.load(tmp_path / 'vit.pth', weights_only=True)
+    assert_same_tensors(saved['state_dict'], ours)
+    cfg = Config.fromfile(str(tmp_path / 'vit_cfg.py'))
+    assert cfg.model.backbone.type == 'ViTMCP'
+
+
+def test_refuses_unknown_and_missing_keys():
+    release = to_release({
+        k: v for k, v in video_model().state_dict().items()
+        if not k.startswith('data_preprocessor')
+    })
+    bad = dict(release)
+    bad['blocks.0.attn.q_bias'] = torch.zeros(D)
+    bad['something_new'] = torch.zeros(1)
+    with pytest.raises(CheckpointConversionError) as err:
+        convert_state_dict(bad, {'num_heads': HEADS}, 'bad.pth')
+    assert 'blocks.0.attn.q_bias' in str(err.value)
+    assert 'something_new' in str(err.value)
+    assert 'bad.pth' in str(err.value)
+    bad = dict(release)
+    del bad['blocks.1.mlp.fc2.weight']
+    del bad['prompt_blocks.1.TMA.norm.bias']
+    with pytest.raises(CheckpointConversionError) as err:
+        convert_state_dict(bad, {'num_heads': HEADS})
+    assert 'backbone.layers.1.ffn.layers.1.weight' in str(err.value)
+    assert 'backbone.prompters.1.tma.norm.bias' in str(err.value)
+
+
+def test_architecture_checks():
+    release = to_release({
+        k: v for k, v in video_model().state_dict().items()
+        if not k.startswith('data_preprocessor')
+    })
+    with pytest.raises(CheckpointConversionError, match='embed_dim'):
+        convert_state_dict(release, {'embed_dim': 64, 'num_heads': HEADS})
+    with pytest.raises(CheckpointConversionError, match='does not divide'):
+        convert_state_dict(release, {'num_heads': 5})
+    # head counts default to width // 64
+    _, meta = convert_state_dict(release)
+    assert meta['arch']['num_heads'] == 1
+    with pytest.raises(CheckpointConversionError, match='already in s2d_mm'):
+        detect_source_kind({'backbone.cls_token': torch.zeros(1)})
+    with pytest.raises(CheckpointConversionError, match='cannot tell'):
+        detect_source_kind({'foo.weight': torch.zeros(1)})
+
+
+def test_landmark_checkpoint_goes_to_mobilefacenet_converter(tmp_path):
+    sd = {
+        'conv1.conv.weight': torch.randn(64, 3, 3, 3),
+        'output_layer.linear.weight': torch.randn(136, 512)
+    }
+    torch.save({'state_dict': sd}, tmp_path / 'mfn.pth.tar')
+    meta = convert_file(str(tmp_path / 'mfn.pth.tar'),
+                        str(tmp_path / 'mfn.pth'))
+    assert meta['source_kind'] == 'landmark'
+    saved = torch.load(tmp_path / 'mfn.pth', weights_only=True)
+    assert set(saved['state_dict']) == {
+        'backbone.conv1.conv.weight', 'head.output_layer.linear.weight'
+    }
+
+
+def test_cli_reports_errors(tmp_path, repo_root, capsys):
+    path = osp.join(repo_root, 'tools', 'convert_official_s2d.py')
+    spec = importlib.util.spec_from_file_location('cli', path)
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    torch.save({'model': {'foo.weight': torch.zeros(1)}}, tmp_path / 'x.pth')
+    assert cli.main([str(tmp_path / 'x.pth'), str(tmp_path / 'y.pth')]) == 1
+    assert 'cannot tell' in capsys.readouterr().err
+    assert not osp.exists(tmp_path / 'y.pth')
