@@ -193,3 +193,20 @@ def test_mmpose_hrnetv2_face_config_builds():
     # Same ImageNet statistics and RGB on both sides: the remap is the identity.
     torch.testing.assert_close(ext.input_scale.flatten(), torch.ones(3))
     torch.testing.assert_close(ext.input_shift.flatten(), torch.zeros(3))
+
+
+def test_channels_last_and_reduced_precision():
+    frames = torch.randn(2, 3, 64, 64)
+    ext = tiny_extractor()
+    reference = ext(frames)
+    cl = tiny_extractor(channels_last=True)
+    cl.load_state_dict(ext.state_dict())
+    torch.testing.assert_close(cl(frames), reference, atol=1e-5, rtol=1e-4)
+    # Under autocast the network runs in bf16; the output keeps the frames' dtype.
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        out = ext(frames)
+    assert out.dtype == torch.float32
+    assert (out - reference).abs().max() < 0.05 * reference.abs().max()
+    # A parent cast to bf16 casts the branch too.
+    half = copy.deepcopy(ext).to(torch.bfloat16)
+    assert half(frames.bfloat16()).dtype == torch.bfloat16

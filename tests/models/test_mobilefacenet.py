@@ -131,3 +131,10 @@ def test_small_pose_model_trains_and_predicts(repo_root):
     with torch.no_grad():
         preds = model.predict(**model.data_preprocessor(data, training=False))
     assert preds[0].pred_instances.keypoints.shape == (1, 5, 2)
+
+
+def test_head_names_a_wrong_feature_size():
+    from s2d_mm.models.backbones.mobilefacenet import MobileFaceNetHead
+    head = MobileFaceNetHead(in_channels=16, num_joints=3, feat_size=7).eval()
+    with pytest.raises(ValueError, match=r'expects a 7x7 feature map.*got \(4, 4\)'):
+        head((torch.randn(2, 16, 4, 4), ))
