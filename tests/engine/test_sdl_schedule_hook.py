@@ -42,7 +42,7 @@ class _Head(nn.Module):
         self.loss_sdl = EmotionAnchorsSDL(num_classes=3, feat_dim=4)
 
 
-def test_hook_sets_modules_each_epoch(caplog):
+def test_hook_sets_modules_each_epoch():
     model = nn.Sequential(nn.Linear(2, 2), _Head())
     sdl = find_sdl_modules(model)
     assert sdl == [model[1].loss_sdl]

@@ -3,6 +3,7 @@ import importlib.util
 import os.path as osp
 
 import pytest
+import torch
 
 from s2d_mm.testing.fake_data import make_fake_dfew
 
@@ -116,3 +117,13 @@ def load_tool(name):
 @pytest.fixture(autouse=True)
 def _probe_on_path(monkeypatch):
     monkeypatch.syspath_prepend(HERE)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # On a shared 2-core machine two OpenMP threads mostly wait on each
+    # other; one thread runs these tiny models several times faster.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
