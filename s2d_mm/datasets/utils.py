@@ -156,6 +156,10 @@ def apply_val_split(data_list: List[dict], val_split: Optional[dict],
                                   val_split.get('ratio', 0.1),
                                   val_split.get('seed', 0))
     keep = train if part == 'train' else val
+    if not keep:
+        raise ValueError(
+            f'val_split {val_split} leaves the {part!r} part empty (a class '
+            'needs at least 2 samples to give one to validation)')
     return [data_list[i] for i in keep]
 
 

@@ -250,6 +250,15 @@ def test_ferv39k_label_disagreeing_with_class_folder(tmp_path):
                        data_prefix=dict(video=tree['frame_root']))
 
 
+def test_empty_val_split_refused(tmp_path):
+    tree = make_fake_dfew(str(tmp_path), num_per_class=1, num_frames=1,
+                          size=8, test_per_class=0)
+    with pytest.raises(ValueError, match="leaves the 'val' part empty"):
+        DFEWDataset(ann_file=tree['train_ann'], fold=1, label_base=0,
+                    data_prefix=dict(video=tree['frame_root']), pipeline=[],
+                    val_split=dict(ratio=0.1, seed=0, part='val'))
+
+
 def test_val_split_is_stratified_disjoint_and_deterministic(tmp_path):
     tree = make_fake_dfew(str(tmp_path), num_per_class=10, num_frames=1,
                           size=8, test_per_class=0)
@@ -386,3 +395,52 @@ def test_frame_names_with_gaps(tmp_path):
     assert isinstance(tmpl, FrameNameList) and total == 4 and start == 0
     assert [tmpl.format(i) for i in range(4)] == [
         'img_1.jpg', 'img_2.jpg', 'img_4.jpg', 'img_5.jpg']
+
+
+@pytest.mark.parametrize('name', ['dfew', 'dfew_heldout', 'mafw_heldout',
+                                  'ferv39k'])
+def test_base_configs_build_dataloaders(tmp_path, name):
+    """The dataset base configs build train/val/test loaders on trees in the
+    official layouts (only data_root and image size changed)."""
+    from mmengine.runner import Runner
+    ds_name = name.split('_')[0]
+    make = dict(dfew=make_fake_dfew, mafw=make_fake_mafw,
+                ferv39k=make_fake_ferv39k)[ds_name]
+    kwargs = dict(num_per_class=2, num_frames=4, size=SIZE)
+    if ds_name == 'dfew':
+        kwargs['label_base'] = 1  # the config declares DFEW's own 1-based
+    tree = make(str(tmp_path), **kwargs)
+    cfg = Config.fromfile(
+        osp.join(REPO, f'configs/_base_/datasets/{name}.py'))
+    frames = osp.relpath(tree['frame_root'], str(tmp_path))
+    loaders = {}
+    for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        loader = cfg.get(key)
+        if loader is None:
+            assert key == 'val_dataloader' and 'heldout' not in name
+            continue
+        loader = copy.deepcopy(loader)
+        loader.update(num_workers=0, persistent_workers=False, batch_size=2)
+        loader.dataset.data_root = str(tmp_path)
+        loader.dataset.data_prefix = dict(video=frames)
+        for t in loader.dataset.pipeline:
+            if t['type'] == 'Resize':
+                t['scale'] = (SIZE, SIZE)
+            if t['type'] == 'SpatialCrops':
+                t['crop_size'] = SIZE
+        loaders[key] = Runner.build_dataloader(loader, seed=0)
+    views = dict(train_dataloader=1, val_dataloader=1, test_dataloader=4)
+    for key, loader in loaders.items():
+        batch = next(iter(loader))
+        assert tuple(batch['inputs'][0].shape) == (views[key], 3, 16, SIZE,
+                                                   SIZE)
+    if 'heldout' in name:
+        def ids(key):
+            ds = loaders[key].dataset
+            return {ds.get_data_info(i)['sample_id'] for i in range(len(ds))}
+
+        train_ids, val_ids = ids('train_dataloader'), ids('val_dataloader')
+        assert val_ids and not train_ids & val_ids
+        assert loaders['val_dataloader'].dataset.ann_file == \
+            loaders['train_dataloader'].dataset.ann_file
+        assert cfg.val_evaluator.type == 'UARWARMetric'
