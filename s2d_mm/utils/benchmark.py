@@ -1,0 +1,310 @@
+"""Timing, matmul-rate, FLOP and peak-memory helpers for benchmarks.
+
+Used by ``tools/analysis/benchmark.py``. Nothing here is imported by the
+models; the helpers are small on purpose so that what each figure measures
+is easy to check:
+
+- :func:`time_fn`: wall-clock of a callable after warm-up, several
+  repetitions, median and spread (device synchronised on CUDA).
+- :func:`matmul_rate`: the GEMM rate (FLOP/s, one multiply-add = 2 FLOPs)
+  this machine reaches in the same process, the yardstick of "achieved
+  fraction of the machine".
+- :func:`count_macs`: multiply-accumulates of a forward from mmengine's
+  complexity tool (:class:`mmengine.analysis.FlopAnalyzer`, which counts one
+  MAC as one "flop"), with a handle for ``scaled_dot_product_attention``
+  that mmengine lacks.
+- :class:`PeakMemory`: peak memory over a block: CUDA
+  ``max_memory_allocated`` (tensor memory of the caching allocator), or on
+  CPU the growth of the process's peak resident set size (Linux ``VmHWM``,
+  reset through ``/proc/self/clear_refs``), which counts everything the
+  process touched, tensors and allocator slack included.
+"""
+import gc
+import os
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+__all__ = [
+    'TimingStats', 'time_fn', 'synchronize', 'matmul_rate', 'count_macs',
+    'sdpa_flop_jit', 'PeakMemory', 'cpu_peak_rss_supported', 'format_bytes'
+]
+
+
+def synchronize(device: Optional[torch.device] = None) -> None:
+    """Wait for queued kernels on CUDA; a no-op on CPU."""
+    if device is not None and torch.device(device).type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+@dataclass
+class TimingStats:
+    """Seconds per call over ``n`` timed repetitions.
+
+    ``spread`` is ``(max - min) / median``, the relative range of the
+    repetitions (0.05 = the slowest run took 5 % of the median longer than
+    the fastest).
+    """
+    median: float
+    min: float
+    max: float
+    n: int
+    times: List[float] = field(default_factory=list)
+
+    @property
+    def spread(self) -> float:
+        return (self.max - self.min) / self.median if self.median else 0.
+
+    def rate(self, items: float = 1.) -> float:
+        """Items per second at the median time."""
+        return items / self.median if self.median else float('inf')
+
+    def to_dict(self) -> Dict[str, Any]:
+        d = asdict(self)
+        d['spread'] = self.spread
+        return d
+
+
+def time_fn(fn: Callable[[], Any],
+            warmup: int = 1,
+            repeats: int = 3,
+            device: Optional[torch.device] = None) -> TimingStats:
+    """Time ``fn()``: ``warmup`` untimed calls, then ``repeats`` timed ones.
+
+    Args:
+        fn: The callable (closes over its inputs).
+        warmup: Calls before timing (allocator, autotuning, lazy init).
+        repeats: Timed calls (>= 1).
+        device: Synchronised before and after every timed call (CUDA).
+
+    Returns:
+        TimingStats: seconds per call.
+    """
+    if repeats < 1:
+        raise ValueError(f'repeats must be >= 1, got {repeats}')
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        synchronize(device)
+        t0 = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - t0)
+    return TimingStats(
+        median=statistics.median(times),
+        min=min(times),
+        max=max(times),
+        n=len(times),
+        times=times)
+
+
+# --------------------------------------------------------------------------
+# matmul rate
+# --------------------------------------------------------------------------
+def matmul_rate(shapes: Sequence[Tuple[int, int, int]] = ((2048, 2048,
+                                                           2048), ),
+                dtype: torch.dtype = torch.float32,
+                device: torch.device = torch.device('cpu'),
+                warmup: int = 2,
+                repeats: int = 5) -> Dict[str, Any]:
+    """Measured GEMM rate of this machine.
+
+    For every ``(m, k, n)`` an ``(m, k) @ (k, n)`` product is timed; its
+    rate is ``2 m k n / median_time`` FLOP/s. The machine's rate is the best
+    of the shapes (the most favourable GEMM found), so fractions of it are
+    conservative.
+
+    Returns:
+        dict: ``per_shape`` (list of ``dict(shape, gflops, spread)``) and
+        ``gflops`` (the best median rate, GFLOP/s).
+    """
+    per_shape = []
+    gen = torch.Generator(device='cpu').manual_seed(0)
+    for m, k, n in shapes:
+        a = torch.randn(m, k, generator=gen).to(device=device, dtype=dtype)
+        b = torch.randn(k, n, generator=gen).to(device=device, dtype=dtype)
+        out = torch.empty(m, n, device=device, dtype=dtype)
+        stats = time_fn(
+            lambda a=a, b=b, out=out: torch.mm(a, b, out=out),
+            warmup=warmup,
+            repeats=repeats,
+            device=device)
+        per_shape.append(
+            dict(
+                shape=(m, k, n),
+                gflops=2. * m * k * n / stats.median / 1e9,
+                spread=stats.spread))
+        del a, b, out
+    return dict(
+        per_shape=per_shape, gflops=max(s['gflops'] for s in per_shape))
+
+
+# --------------------------------------------------------------------------
+# FLOPs / MACs
+# --------------------------------------------------------------------------
+def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
+    """MACs of ``aten::scaled_dot_product_attention`` for mmengine's
+    :class:`FlopAnalyzer`: ``Q K^T`` and ``A V``, i.e.
+    ``2 * prod(batch dims) * L * S * E`` for q ``(..., L, E)`` and k
+    ``(..., S, E)`` (softmax and scaling not counted, like mmengine's other
+    handles do for element-wise work)."""
+    from mmengine.analysis.jit_handles import get_shape
+    q_shape = get_shape(inputs[0])
+    k_shape = get_shape(inputs[1])
+    v_shape = get_shape(inputs[2])
+    batch = 1
+    for s in q_shape[:-2]:
+        batch *= s
+    length, emb = q_shape[-2], q_shape[-1]
+    src = k_shape[-2]
+    return batch * length * src * emb + batch * length * src * v_shape[-1]
+
+
+class _CallForward(nn.Module):
+    """Let the jit tracer see a callable (e.g. ``model.extract_feat``)."""
+
+    def __init__(self, module: nn.Module, fn: Callable):
+        super().__init__()
+        self.module = module
+        self.fn = fn
+
+    def forward(self, *args):
+        out = self.fn(*args)
+        return out if isinstance(out, (torch.Tensor, tuple)) else tuple(out)
+
+
+def count_macs(module: nn.Module,
+               inputs: Tuple[torch.Tensor, ...],
+               fn: Optional[Callable] = None,
+               count_sdpa: bool = True) -> Dict[str, Any]:
+    """Multiply-accumulates of one forward, from mmengine's complexity tool.
+
+    Args:
+        module: The model (its parameters are what is analysed).
+        inputs: Positional inputs of ``fn``.
+        fn: What to trace; defaults to ``module.forward``.
+        count_sdpa: Add :func:`sdpa_flop_jit` for fused attention (mmengine
+            0.10 has no handle for it and would skip those MACs).
+
+    Returns:
+        dict: ``macs`` (total), ``by_module`` (first-level children) and
+        ``skipped_ops`` (operators mmengine did not count, with counts).
+    """
+    from mmengine.analysis import FlopAnalyzer
+    wrapper = _CallForward(module, fn or module.forward)
+    analyzer = FlopAnalyzer(wrapper, inputs)
+    if count_sdpa:
+        analyzer.set_op_handle(
+            'aten::scaled_dot_product_attention', sdpa_flop_jit)
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    total = analyzer.total()
+    by_module = {
+        k[len('module.'):]: v
+        for k, v in analyzer.by_module().items()
+        if k.startswith('module.') and k.count('.') == 1
+    }
+    skipped = dict(analyzer.unsupported_ops())
+    return dict(macs=total, by_module=by_module, skipped_ops=skipped)
+
+
+# --------------------------------------------------------------------------
+# peak memory
+# --------------------------------------------------------------------------
+def _read_status_kb(key: str) -> Optional[int]:
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith(key + ':'):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def cpu_peak_rss_supported() -> bool:
+    """Whether the process peak RSS can be reset and read (Linux)."""
+    if _read_status_kb('VmHWM') is None:
+        return False
+    try:
+        with open('/proc/self/clear_refs', 'w') as f:
+            f.write('5')
+    except OSError:
+        return False
+    return True
+
+
+class PeakMemory:
+    """Peak memory used inside a ``with`` block, in bytes (``.peak``).
+
+    - CUDA: ``torch.cuda.max_memory_allocated`` minus the allocated memory
+      at entry, i.e. the peak of live tensor memory the block added.
+    - CPU: growth of the peak resident set size (``VmHWM`` after resetting
+      it to the current RSS at entry, minus the RSS at entry). This counts
+      every page the process touched (tensors, allocator pools, Python), so
+      it is an upper bound of the block's tensor memory. Memory the
+      allocator keeps from earlier blocks is reused without growing RSS, so
+      for a fair comparison run each configuration in a fresh process with
+      ``MALLOC_MMAP_THRESHOLD_`` fixed (large blocks are then returned to
+      the OS when freed).
+
+    Example::
+
+        with PeakMemory('cpu') as mem:
+            train_step()
+        print(mem.peak)
+    """
+
+    def __init__(self, device: Any = 'cpu'):
+        self.device = torch.device(device)
+        self.peak = 0
+        self.kind = ('cuda_max_memory_allocated' if self.device.type == 'cuda'
+                     else 'cpu_peak_rss_growth')
+
+    def __enter__(self) -> 'PeakMemory':
+        gc.collect()
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+            torch.cuda.reset_peak_memory_stats(self.device)
+            self._base = torch.cuda.memory_allocated(self.device)
+        else:
+            if not cpu_peak_rss_supported():
+                raise RuntimeError(
+                    'CPU peak memory needs Linux /proc/self/status (VmHWM) '
+                    'and a writable /proc/self/clear_refs')
+            self._base = _read_status_kb('VmRSS') * 1024
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.device.type == 'cuda':
+            torch.cuda.synchronize(self.device)
+            self.peak = torch.cuda.max_memory_allocated(
+                self.device) - self._base
+        else:
+            self.peak = _read_status_kb('VmHWM') * 1024 - self._base
+
+
+def format_bytes(n: float) -> str:
+    """``1536 * 2**20`` -> ``'1.50 GiB'``."""
+    for unit, scale in (('GiB', 2**30), ('MiB', 2**20), ('KiB', 2**10)):
+        if abs(n) >= scale:
+            return f'{n / scale:.2f} {unit}'
+    return f'{n:.0f} B'
+
+
+def malloc_env_for_memory_runs() -> Dict[str, str]:
+    """Environment for a child process that measures CPU peak memory.
+
+    A fixed mmap threshold turns off glibc's adaptive threshold, so every
+    large block is its own mapping and returns to the OS on free; peaks of
+    successive blocks measured in one process are then comparable.
+    """
+    env = dict(os.environ)
+    env.setdefault('MALLOC_MMAP_THRESHOLD_', str(1 << 20))
+    env.setdefault('MALLOC_TRIM_THRESHOLD_', str(1 << 20))
+    return env
