@@ -73,12 +73,13 @@ def main(argv=None):
                 if hasattr(bb, 'num_frames') else
                 f'image of {bb.img_size[0]}x{bb.img_size[1]}')
         print(f"FLOPs (multiply-adds) per {unit}: "
-              f"{flops['total'] / 1e9:.2f} G")
+              f"{flops['total'] / 1e9:.2f} G ({flops['total']:,})")
         if flops['landmark']:
             print(f"  of which landmark network: "
-                  f"{flops['landmark'] / 1e9:.2f} G")
+                  f"{flops['landmark'] / 1e9:.2f} G; without it: "
+                  f"{(flops['total'] - flops['landmark']) / 1e9:.2f} G")
         for name, n in flops['by_module'].items():
-            print(f'  {name}: {n / 1e9:.3f} G')
+            print(f'  {name}: {n / 1e9:.3f} G ({n:,})')
 
 
 if __name__ == '__main__':

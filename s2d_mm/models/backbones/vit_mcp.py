@@ -171,6 +171,11 @@ class ViTMCP(VisionTransformer):
         if self.frozen_stages > 0:
             self._freeze_stages()
 
+    def train(self, mode: bool = True):
+        """As ``nn.Module.train`` (mmpretrain's backbone returns None)."""
+        super().train(mode)
+        return self
+
     # -------------------------------------------------------------- forward
     def landmark_tokens(self, frames: torch.Tensor,
                         landmark_feat: Optional[torch.Tensor],

@@ -1,0 +1,84 @@
+"""tools/analysis/params_flops.py: released parameter counts (ViT-B/16,
+built without a forward) and FLOPs of a tiny model."""
+import importlib.util
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.analysis import FlopAnalyzer
+
+import s2d_mm  # noqa: F401
+from s2d_mm.models.backbones import S2DViT
+from s2d_mm.models.utils.complexity import (ClipForward, count_flops,
+                                            count_parameters, model_inputs)
+
+
+def _tool(repo_root):
+    path = osp.join(repo_root, 'tools', 'analysis', 'params_flops.py')
+    spec = importlib.util.spec_from_file_location('params_flops', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_vit_b16_release_parameter_counts(repo_root, capsys):
+    """ViT-B/16, 16 frames, 7 classes, deep prompting: 95,055,571 total and
+    9,258,451 trainable parameters (landmark network excluded)."""
+    cfg = osp.join(repo_root, 'configs', '_base_', 'models',
+                   's2d_vit-base-p16.py')
+    _tool(repo_root).main([cfg, '--no-flops'])
+    out = capsys.readouterr().out
+    assert '95.06 M total (95,055,571)' in out
+    assert '9.26 M trainable (9,258,451' in out
+    assert 'landmark network (frozen, not counted above)' in out
+
+
+def tiny_model():
+    from mmaction.registry import MODELS
+    from mmengine.registry import DefaultScope
+    cfg = dict(
+        type='S2DRecognizer',
+        backbone=dict(
+            type='S2DViT',
+            arch=dict(embed_dims=32, num_layers=2, num_heads=2,
+                      feedforward_channels=64),
+            img_size=32, patch_size=8, num_frames=4, landmark=None,
+            landmark_channels=16, prompter=dict(hidden_dims=4),
+            tma=dict(ratio=0.25, num_heads=2)),
+        cls_head=dict(type='S2DHead', num_classes=3, in_channels=32))
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        return MODELS.build(cfg)
+
+
+def test_flops_of_tiny_model_count_attention():
+    model = tiny_model()
+    flops = count_flops(model)
+    assert flops['total'] > 0 and flops['landmark'] == 0
+    assert {'backbone.layers', 'backbone.prompters', 'cls_head'} <= set(
+        flops['by_module'])
+    # without the SDPA handle, attention products would be missed: the
+    # difference is exactly the attention of the blocks and the TMAs
+    x, lf = model_inputs(model.eval())
+    plain = FlopAnalyzer(ClipForward(model), (x, lf))
+    plain.unsupported_ops_warnings(False)
+    bt, n, d, t, depth = 4, 16, 32, 4, 2
+    blocks = depth * bt * (n + 1)**2 * 2 * d  # QK^T and AV over all heads
+    d_h = d // 4
+    tmas = depth * (n * (bt // t)) * t * t * 2 * d_h
+    assert flops['total'] - plain.total() == blocks + tmas
+
+
+def test_parameter_count_excludes_landmark_network():
+    with torch.device('meta'):
+        bb = S2DViT(arch='vit-small', landmark=None, num_frames=8)
+    counts = count_parameters(torch.nn.ModuleDict(dict(backbone=bb)))
+    assert counts['excluded'] == 0
+    assert counts['trainable'] < counts['total']
+
+
+@pytest.mark.parametrize('arch,dims', [('vit-small', 384), ('vit-base', 768)])
+def test_presets_build(arch, dims):
+    with torch.device('meta'):
+        bb = S2DViT(arch=arch, landmark=None)
+    assert bb.embed_dims == dims
+    assert bb.temporal_embedding.shape == (1, 16, dims)
