@@ -16,8 +16,7 @@ weights; head counts cannot be, so they default to width // 64 (ViT) and 8
 import argparse
 import sys
 
-from s2d_mm.models.utils.convert import (CheckpointConversionError,
-                                         convert_file, read_overrides)
+from s2d_mm.models.utils.convert import CheckpointConversionError, convert_file, read_overrides
 
 
 def parse_args(argv=None):

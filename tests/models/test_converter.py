@@ -7,16 +7,19 @@ import re
 
 import pytest
 import torch
+from mmaction.registry import MODELS as ACTION_MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
+from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from safetensors.torch import save_file
 
 import s2d_mm  # noqa: F401
-from mmaction.registry import MODELS as ACTION_MODELS
-from mmpretrain.registry import MODELS as PRETRAIN_MODELS
-from s2d_mm.models.utils.convert import (CheckpointConversionError,
-                                         convert_file, convert_state_dict,
-                                         detect_source_kind)
+from s2d_mm.models.utils.convert import (
+    CheckpointConversionError,
+    convert_file,
+    convert_state_dict,
+    detect_source_kind,
+)
 
 D, DEPTH, HEADS, T, IMG, P, C_L, H, CLASSES = 32, 2, 2, 4, 32, 8, 16, 4, 5
 ARCH = dict(embed_dims=D, num_layers=DEPTH, num_heads=HEADS,

@@ -13,13 +13,13 @@ import os.path as osp
 
 import pytest
 import torch
+from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
 from safetensors.torch import load_file
 
 import s2d_mm  # noqa: F401
-from mmaction.registry import MODELS
 
 ATOL = 1e-4
 

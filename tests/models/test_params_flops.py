@@ -9,8 +9,7 @@ from mmengine.analysis import FlopAnalyzer
 
 import s2d_mm  # noqa: F401
 from s2d_mm.models.backbones import S2DViT
-from s2d_mm.models.utils.complexity import (ClipForward, count_flops,
-                                            count_parameters, model_inputs)
+from s2d_mm.models.utils.complexity import ClipForward, count_flops, count_parameters, model_inputs
 
 
 def _tool(repo_root):

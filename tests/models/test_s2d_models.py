@@ -6,16 +6,20 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-
-import s2d_mm  # noqa: F401
 from mmaction.registry import MODELS as ACTION_MODELS
 from mmaction.structures import ActionDataSample
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from mmpretrain.structures import DataSample
-from s2d_mm.models.backbones import (MultiViewComplementaryPrompter, S2DViT,
-                                     TemporalModelingAdapter, ViTMCP)
+
+import s2d_mm  # noqa: F401
+from s2d_mm.models.backbones import (
+    MultiViewComplementaryPrompter,
+    S2DViT,
+    TemporalModelingAdapter,
+    ViTMCP,
+)
 from s2d_mm.models.utils import StageTransferError, load_static_checkpoint
 
 TINY_ARCH = dict(

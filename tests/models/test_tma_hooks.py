@@ -4,13 +4,13 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config
-from mmengine.registry import DefaultScope
-
-import s2d_mm  # noqa: F401
 from mmaction.registry import MODELS as ACTION_MODELS
 from mmaction.structures import ActionDataSample
+from mmengine.config import Config
+from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
+
+import s2d_mm  # noqa: F401
 from s2d_mm.models.backbones import inject_temporal_adapters
 
 MIX_CFG = 'vit-base-p16_videomae-k400-pre_tma_16x4x1_kinetics-400.py'

@@ -21,8 +21,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import MODELS, init_default_scope
 
 import s2d_mm  # noqa: F401
-from s2d_mm.models.utils.complexity import (count_flops, count_parameters,
-                                            trainable_groups)
+from s2d_mm.models.utils.complexity import count_flops, count_parameters, trainable_groups
 
 
 def parse_args(argv=None):

@@ -77,13 +77,13 @@ class BlockTemporalAdapter(BaseModule):
         t_size, k = self.current_frames, self.num_prefix
         prefix, patches = x[:, :k], x[:, k:]
         if self.layout == 'tokens':
-            b, l, d = patches.shape
-            if l % t_size:
-                raise ValueError(f'{l} patch tokens cannot be split into '
-                                 f'{t_size} temporal positions')
+            b, length, d = patches.shape
+            if length % t_size:
+                raise ValueError(f'{length} patch tokens cannot be split '
+                                 f'into {t_size} temporal positions')
             # time-major tokens: (B, T'*N, D) -> (B*T', N, D) is a view
-            u = patches.reshape(b * t_size, l // t_size, d)
-            t = self.tma(self.norm(u), t_size).view(b, l, d)
+            u = patches.reshape(b * t_size, length // t_size, d)
+            t = self.tma(self.norm(u), t_size).view(b, length, d)
         else:
             t = self.tma(self.norm(patches), t_size)
         if k:

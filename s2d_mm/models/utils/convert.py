@@ -374,8 +374,9 @@ def convert_state_dict(checkpoint: Mapping,
 
 
 def _build(cfg: dict, kind: str):
-    import s2d_mm  # noqa: F401  (registers the modules)
     from mmengine.registry import DefaultScope
+
+    import s2d_mm  # noqa: F401  (registers the modules)
     if kind == 'video':
         from mmaction.registry import MODELS
         scope = 'mmaction'

@@ -25,8 +25,9 @@ class StageTransferError(ValueError):
 def _image_state_dict(checkpoint: Union[str, Mapping]) -> Dict:
     from .convert import _unwrap, convert_state_dict, detect_source_kind
     if isinstance(checkpoint, str):
-        from s2d_mm.utils import load_checkpoint_file
         import argparse
+
+        from s2d_mm.utils import load_checkpoint_file
         name = checkpoint
         checkpoint = load_checkpoint_file(
             checkpoint, map_location='cpu',
