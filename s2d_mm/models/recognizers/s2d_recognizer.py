@@ -6,6 +6,7 @@ from mmaction.models.recognizers import Recognizer3D
 from mmaction.utils import SampleList
 
 from s2d_mm.registry import MMACTION_MODELS, register_in
+from .view_dedup import expand_views, unique_views
 
 
 @register_in(MMACTION_MODELS)
@@ -32,7 +33,31 @@ class S2DRecognizer(Recognizer3D):
 
     ``sdl.feat_source`` / ``sdl.refresh_eval`` select the released variant
     (post-dropout features, train-mode predictions).
+
+    Test views: views that are bit-identical (e.g. the 2 clips x 2 crops of
+    a 16-frame 224 px DFEW clip) go through the backbone once and their
+    features are copied back before the head, so scores and their average
+    are unchanged (``test_cfg=dict(dedup_views=False)`` turns this off).
     """
+
+    def extract_feat(self,
+                     inputs: torch.Tensor,
+                     stage: str = 'neck',
+                     data_samples: Optional[SampleList] = None,
+                     test_mode: bool = False) -> tuple:
+        """``Recognizer3D.extract_feat``; in test mode each distinct view of
+        ``inputs`` ``(B, V, 3, T, H, W)`` is computed once."""
+        dedup = test_mode and (self.test_cfg or {}).get('dedup_views', True)
+        if dedup and inputs.shape[0] * inputs.shape[1] > 1:
+            unique, inverse = unique_views(
+                inputs.reshape((-1, ) + inputs.shape[2:]))
+            if inverse is not None:
+                # (1, U, ...): one "sample" of U views, which also keeps
+                # ``max_testing_views`` chunking valid.
+                feats, kwargs = super().extract_feat(
+                    unique[None], stage, data_samples, test_mode)
+                return expand_views(feats, inverse), kwargs
+        return super().extract_feat(inputs, stage, data_samples, test_mode)
 
     def loss(self,
              inputs: torch.Tensor,
