@@ -16,7 +16,12 @@ weights; head counts cannot be, so they default to width // 64 (ViT) and 8
 import argparse
 import sys
 
-from s2d_mm.models.utils.convert import CheckpointConversionError, convert_file, read_overrides
+from s2d_mm.models.utils.convert import (
+    CheckpointConversionError,
+    convert_file,
+    landmark_branch_config,
+    read_overrides,
+)
 
 
 def parse_args(argv=None):
@@ -34,6 +39,16 @@ def parse_args(argv=None):
     parser.add_argument(
         '--num-classes', type=int,
         help='classes of a new head (plain ViT without a classifier)')
+    parser.add_argument(
+        '--landmark-config',
+        help='mmpose config of the landmark network for the written config '
+        '(e.g. configs/_base_/models/landmark_mobilefacenet.py)')
+    parser.add_argument(
+        '--landmark-checkpoint', help='its weights (e.g. the released '
+        'mobilefacenet_model_best.pth.tar)')
+    parser.add_argument(
+        '--landmark-out-index', type=int, default=5,
+        help='backbone stage tapped (5: MobileFaceNet conv_4)')
     return parser.parse_args(argv)
 
 
@@ -43,8 +58,14 @@ def main(argv=None):
     for key in ('num_heads', 'tma_heads', 'num_classes'):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
+    landmark = None
+    if args.landmark_config:
+        landmark = landmark_branch_config(args.landmark_config,
+                                          args.landmark_checkpoint,
+                                          args.landmark_out_index)
     try:
-        meta = convert_file(args.src, args.dst, overrides, args.out_config)
+        meta = convert_file(args.src, args.dst, overrides, args.out_config,
+                            landmark)
     except CheckpointConversionError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1

@@ -248,3 +248,32 @@ def test_cli_reports_errors(tmp_path, repo_root, capsys):
     assert cli.main([str(tmp_path / 'x.pth'), str(tmp_path / 'y.pth')]) == 1
     assert 'cannot tell' in capsys.readouterr().err
     assert not osp.exists(tmp_path / 'y.pth')
+
+
+def test_written_config_with_landmark_branch_runs(tmp_path, repo_root):
+    release = to_release({
+        k: v for k, v in video_model().state_dict().items()
+        if not k.startswith('data_preprocessor')
+    })
+    release['patch_embed_prompt.proj.weight'] = torch.randn(D, 128, 1, 1)
+    torch.save({'model': release}, tmp_path / 'v.pth')
+    path = osp.join(repo_root, 'tools', 'convert_official_s2d.py')
+    spec = importlib.util.spec_from_file_location('cli', path)
+    cli = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cli)
+    lm_cfg = osp.join(repo_root, 'configs', '_base_', 'models',
+                      'landmark_mobilefacenet.py')
+    assert cli.main([
+        str(tmp_path / 'v.pth'), str(tmp_path / 'o.pth'), '--out-config',
+        str(tmp_path / 'c.py'), '--num-heads', str(HEADS),
+        '--landmark-config', lm_cfg
+    ]) == 0
+    cfg = Config.fromfile(str(tmp_path / 'c.py'))
+    assert cfg.model.backbone.landmark.grid_size == (IMG // P, IMG // P)
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        model = ACTION_MODELS.build(cfg.model)
+    saved = torch.load(tmp_path / 'o.pth', weights_only=True)
+    model.load_state_dict(saved['state_dict'], strict=False)
+    with torch.no_grad():
+        out = model.eval().backbone(torch.randn(1, 3, T, IMG, IMG))
+    assert out[0].shape == (1, D, T)

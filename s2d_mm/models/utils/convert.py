@@ -435,10 +435,10 @@ def format_config(meta: dict, checkpoint_path: Optional[str] = None) -> str:
     lines = [
         f'# Written by tools/convert_official_s2d.py from a {kind!r} '
         'checkpoint.',
-        '# The landmark branch is not part of the checkpoint: set',
-        "# model.backbone.landmark (e.g. dict(type='LandmarkFeatureExtractor',"
-        ' ...))',
-        '# or pass precomputed landmark features to the backbone.',
+        '# The landmark branch is not part of the checkpoint: with '
+        'landmark=None,',
+        '# pass precomputed features to the backbone, or set it, e.g. '
+        '--landmark-config.',
         "custom_imports = dict(imports=['s2d_mm'], "
         'allow_failed_imports=False)',
         f"default_scope = '{scope}'",
@@ -459,15 +459,39 @@ def _pformat(obj, indent=0) -> str:
     return repr(obj)
 
 
+def landmark_branch_config(model_cfg: str,
+                           checkpoint: Optional[str] = None,
+                           out_index: int = 5,
+                           grid: Optional[int] = None) -> dict:
+    """``LandmarkFeatureExtractor`` config for a written model config
+    (``out_index`` 5 is MobileFaceNet's ``conv_4``, the release's tap)."""
+    cfg = dict(
+        type='LandmarkFeatureExtractor',
+        model=osp.abspath(model_cfg),
+        checkpoint=osp.abspath(checkpoint) if checkpoint else None,
+        out_indices=(out_index, ))
+    if grid is not None:
+        cfg['grid_size'] = (grid, grid)
+    return cfg
+
+
 def convert_file(src: str,
                  dst: str,
                  overrides: Optional[dict] = None,
-                 out_config: Optional[str] = None) -> dict:
+                 out_config: Optional[str] = None,
+                 landmark: Optional[dict] = None) -> dict:
     """Convert ``src`` and save ``{'state_dict', 'meta'}`` to ``dst``;
-    optionally write the matching config. Returns ``meta``."""
+    optionally write the matching config, with ``landmark`` as its landmark
+    branch (``None``: features passed in). Returns ``meta``."""
     checkpoint = load_source(src)
     state_dict, meta = convert_state_dict(checkpoint, overrides, src)
     meta = dict(meta, converted_from=osp.basename(src))
+    if landmark is not None and 'model' in meta:
+        landmark = dict(landmark)
+        arch = meta['arch']
+        grid = arch['img_size'] // arch['patch_size']
+        landmark.setdefault('grid_size', (grid, grid))
+        meta['model']['backbone']['landmark'] = landmark
     torch.save(dict(state_dict=state_dict, meta=meta), dst)
     if out_config and meta['source_kind'] != 'landmark':
         with open(out_config, 'w') as f:
