@@ -6,7 +6,6 @@ _base_ = ['./s2d_image_pipelines.py']
 
 dataset_type = 'AffectNetDataset'
 data_root = 'data/AffectNet'
-num_classes = 7
 
 train_dataloader = dict(
     batch_size=32,
@@ -19,9 +18,10 @@ train_dataloader = dict(
         split='train',
         num_classes=7,
         pipeline={{_base_.train_pipeline}}))
+# No validation loop (paper protocol). val_cfg / test_cfg come from the
+# schedule base; next to one that defines a ValLoop set `val_cfg = None`.
 val_dataloader = None
 val_evaluator = None
-val_cfg = None
 
 test_dataloader = dict(
     batch_size=64,
@@ -36,4 +36,3 @@ test_dataloader = dict(
         pipeline={{_base_.test_pipeline}},
         test_mode=True))
 test_evaluator = dict(type='UARWARMetric', file_prefix='test')
-test_cfg = dict(type='TestLoop')

@@ -20,4 +20,3 @@ val_dataloader = dict(
         test_mode=True))
 val_evaluator = dict(
     _delete_=True, type='UARWARMetric', file_prefix='val')
-val_cfg = dict(_delete_=True, type='ValLoop')

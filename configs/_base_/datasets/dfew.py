@@ -8,7 +8,6 @@ _base_ = ['./s2d_video_pipelines.py']
 dataset_type = 'DFEWDataset'
 data_root = 'data/DFEW'
 fold = 1
-num_classes = 7
 # DFEW's own EmoLabel_DataSplit files count classes from 1; the copies in
 # the S2D release are 0-based. A file that does not fit is refused.
 label_base = 1
@@ -30,9 +29,10 @@ train_dataloader = dict(
         label_base=label_base,
         data_prefix=dict(video=frames),
         pipeline={{_base_.train_pipeline}}))
+# No validation loop (paper protocol). val_cfg / test_cfg come from the
+# schedule base; next to one that defines a ValLoop set `val_cfg = None`.
 val_dataloader = None
 val_evaluator = None
-val_cfg = None
 
 test_dataloader = dict(
     batch_size=4,
@@ -49,4 +49,3 @@ test_dataloader = dict(
         pipeline={{_base_.test_pipeline}},
         test_mode=True))
 test_evaluator = dict(type='UARWARMetric', file_prefix='test')
-test_cfg = dict(type='TestLoop')

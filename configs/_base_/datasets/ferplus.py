@@ -6,7 +6,6 @@ _base_ = ['./s2d_image_pipelines.py']
 
 dataset_type = 'FERPlusDataset'
 data_root = 'data/FERPlus'
-num_classes = 8
 
 train_dataloader = dict(
     batch_size=32,
@@ -32,7 +31,6 @@ val_dataloader = dict(
         pipeline={{_base_.test_pipeline}},
         test_mode=True))
 val_evaluator = dict(type='UARWARMetric', file_prefix='val')
-val_cfg = dict(type='ValLoop')
 
 test_dataloader = dict(
     batch_size=64,
@@ -47,4 +45,3 @@ test_dataloader = dict(
         pipeline={{_base_.test_pipeline}},
         test_mode=True))
 test_evaluator = dict(type='UARWARMetric', file_prefix='test')
-test_cfg = dict(type='TestLoop')

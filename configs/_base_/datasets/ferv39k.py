@@ -4,7 +4,6 @@ _base_ = ['./s2d_video_pipelines.py']
 
 dataset_type = 'FERV39kDataset'
 data_root = 'data/FERV39k'
-num_classes = 7
 frames = '2_ClipsforFaceCrop'
 
 train_dataloader = dict(
@@ -19,9 +18,10 @@ train_dataloader = dict(
         ann_file='Annotation/train.csv',
         data_prefix=dict(video=frames),
         pipeline={{_base_.train_pipeline}}))
+# No validation loop (paper protocol). val_cfg / test_cfg come from the
+# schedule base; next to one that defines a ValLoop set `val_cfg = None`.
 val_dataloader = None
 val_evaluator = None
-val_cfg = None
 
 test_dataloader = dict(
     batch_size=4,
@@ -36,4 +36,3 @@ test_dataloader = dict(
         pipeline={{_base_.test_pipeline}},
         test_mode=True))
 test_evaluator = dict(type='UARWARMetric', file_prefix='test')
-test_cfg = dict(type='TestLoop')

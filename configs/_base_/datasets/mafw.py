@@ -8,7 +8,6 @@ _base_ = ['./s2d_video_pipelines.py']
 dataset_type = 'MAFWDataset'
 data_root = 'data/MAFW'
 fold = 1
-num_classes = 11
 frames = 'data/frames/frames_crop_align_224'
 ann_file_train = 'anno/single/no_caption/set_{fold}/train.txt'
 ann_file_test = 'anno/single/no_caption/set_{fold}/test.txt'
@@ -26,9 +25,10 @@ train_dataloader = dict(
         fold=fold,
         data_prefix=dict(video=frames),
         pipeline={{_base_.train_pipeline}}))
+# No validation loop (paper protocol). val_cfg / test_cfg come from the
+# schedule base; next to one that defines a ValLoop set `val_cfg = None`.
 val_dataloader = None
 val_evaluator = None
-val_cfg = None
 
 test_dataloader = dict(
     batch_size=4,
@@ -44,4 +44,3 @@ test_dataloader = dict(
         pipeline={{_base_.test_pipeline}},
         test_mode=True))
 test_evaluator = dict(type='UARWARMetric', file_prefix='test')
-test_cfg = dict(type='TestLoop')

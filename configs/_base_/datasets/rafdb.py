@@ -6,7 +6,6 @@ _base_ = ['./s2d_image_pipelines.py']
 
 dataset_type = 'RAFDBDataset'
 data_root = 'data/RAF-DB/basic'
-num_classes = 7
 
 train_dataloader = dict(
     batch_size=32,
@@ -18,9 +17,10 @@ train_dataloader = dict(
         data_root=data_root,
         split='train',
         pipeline={{_base_.train_pipeline}}))
+# No validation loop (paper protocol). val_cfg / test_cfg come from the
+# schedule base; next to one that defines a ValLoop set `val_cfg = None`.
 val_dataloader = None
 val_evaluator = None
-val_cfg = None
 
 test_dataloader = dict(
     batch_size=64,
@@ -34,4 +34,3 @@ test_dataloader = dict(
         pipeline={{_base_.test_pipeline}},
         test_mode=True))
 test_evaluator = dict(type='UARWARMetric', file_prefix='test')
-test_cfg = dict(type='TestLoop')
