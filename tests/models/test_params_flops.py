@@ -81,3 +81,26 @@ def test_presets_build(arch, dims):
         bb = S2DViT(arch=arch, landmark=None)
     assert bb.embed_dims == dims
     assert bb.temporal_embedding.shape == (1, 16, dims)
+
+
+@pytest.mark.parametrize('name,registry,dims,has_tma', [
+    ('s2d_vit-base-p16.py', 'mmaction', 768, True),
+    ('s2d_vit-small-p16.py', 'mmaction', 384, True),
+    ('vitmcp_vit-base-p16.py', 'mmpretrain', 768, False),
+    ('vitmcp_vit-small-p16.py', 'mmpretrain', 384, False),
+])
+def test_base_model_configs_build(repo_root, name, registry, dims, has_tma):
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, DefaultScope
+    cfg = Config.fromfile(
+        osp.join(repo_root, 'configs', '_base_', 'models', name))
+    assert cfg.model.backbone.landmark.type == 'LandmarkFeatureExtractor'
+    cfg.model.backbone.landmark = None
+    with DefaultScope.overwrite_default_scope(registry), \
+            torch.device('meta'):
+        model = MODELS.build(cfg.model)
+    bb = model.backbone
+    assert bb.embed_dims == dims and len(bb.prompters) == 12
+    assert (bb.prompters[0].tma is not None) == has_tma
+    fc = model.cls_head.fc_cls if has_tma else model.head.fc
+    assert fc.in_features == dims
