@@ -36,8 +36,13 @@ class BadSampleHandler:
 
     ``'raise'`` re-raises with the sample named. ``'skip'`` logs a warning,
     counts the sample and lets mmengine's ``BaseDataset.__getitem__`` fetch
-    another one (``prepare_data`` returns ``None``). Counts are per process:
-    with dataloader workers each worker reports its own running total.
+    another one (``prepare_data`` returns ``None``).
+
+    The count is shared with dataloader workers started by ``fork`` (the
+    s2d_mm runtime's start method) through a ``multiprocessing.Value``, so
+    ``num_skipped`` read in the main process after an epoch is the total
+    over workers and every warning states the running total. Pickled copies
+    (``spawn`` workers) fall back to counting in their own process.
     """
 
     def __init__(self, mode: str, dataset_name: str, test_mode: bool):
@@ -54,19 +59,33 @@ class BadSampleHandler:
         self.mode = mode
         self.dataset_name = dataset_name
         self.skipped: List[Tuple[int, str]] = []
+        self._shared = None
+        if mode == 'skip':
+            import multiprocessing
+            self._shared = multiprocessing.Value('i', 0)
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state['_shared'] = None  # shareable only by inheritance (fork)
+        return state
 
     @property
     def num_skipped(self) -> int:
+        """Samples skipped so far (over fork-started workers)."""
+        if self._shared is not None:
+            return int(self._shared.value)
         return len(self.skipped)
 
     def handle(self, idx: int, err: BadSampleError) -> None:
         if self.mode == 'raise':
             raise err
         self.skipped.append((idx, str(err)))
+        if self._shared is not None:
+            with self._shared.get_lock():
+                self._shared.value += 1
         print_log(
             f'{self.dataset_name}: skipped sample {idx}: {err} '
-            f'({self.num_skipped} bad sample(s) skipped so far in this '
-            f'process)',
+            f'({self.num_skipped} bad sample(s) skipped so far)',
             logger='current',
             level=30)
 

@@ -444,3 +444,32 @@ def test_base_configs_build_dataloaders(tmp_path, name):
         assert loaders['val_dataloader'].dataset.ann_file == \
             loaders['train_dataloader'].dataset.ann_file
         assert cfg.val_evaluator.type == 'UARWARMetric'
+
+
+def test_skip_count_shared_with_fork_workers(broken_dfew):
+    """The skip total read in the main process includes the workers'."""
+    import torch
+    from mmengine.dataset import pseudo_collate
+    ds = _broken(broken_dfew, on_bad_sample='skip')
+    loader = torch.utils.data.DataLoader(
+        ds, batch_size=2, num_workers=2, collate_fn=pseudo_collate,
+        multiprocessing_context='fork', sampler=list(range(len(ds))))
+    n = sum(len(b['inputs']) for b in loader)
+    assert n == len(ds)
+    # samples 1, 2, 3 at least once (a refetch may draw a bad one again),
+    # all of it counted in the workers, none in this process
+    assert ds.num_skipped >= 3
+    assert ds.bad_sample_handler.skipped == []
+    import copy
+    clone = copy.deepcopy(ds)  # copies drop the shared counter cleanly
+    assert clone.num_skipped == 0
+
+
+def test_empty_frame_file(tmp_path):
+    tree = make_fake_dfew(str(tmp_path), num_per_class=1, num_frames=3,
+                          size=16, test_per_class=0)
+    frame = osp.join(tree['frame_root'], tree['train_names'][0], '00002.jpg')
+    open(frame, 'wb').close()
+    ds = _broken(tree)
+    with pytest.raises(BadSampleError, match=r'00002\.jpg is empty'):
+        ds[0]
