@@ -39,6 +39,7 @@ from mmengine.model import ModuleList
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones import VisionTransformer
 from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
+from torch.utils.checkpoint import checkpoint
 
 from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, register_in
 
@@ -90,6 +91,12 @@ class ViTMCP(VisionTransformer):
             parameters train, the others are frozen. ``None``: no policy.
         freeze_pos_embed (bool): The release keeps ``pos_embed`` frozen in
             both stages. Defaults to True.
+        with_cp (bool): Activation checkpointing of the transformer blocks
+            in training: a block keeps only its input and is recomputed in
+            the backward pass. Frozen blocks still hold activations because
+            gradients flow through them to the prompters and adapters, so
+            this trades about one extra block forward for most of that
+            memory; gradients are unchanged. Defaults to False.
         norm_cfg (dict): Norm of the blocks, the final norm and the prompt
             norms. Defaults to LN, eps 1e-6.
         **kwargs: Other :class:`mmpretrain.models.VisionTransformer`
@@ -114,8 +121,10 @@ class ViTMCP(VisionTransformer):
                  prompter: dict = dict(hidden_dims=8, fovea_scale=10.0),
                  trainable: Optional[Sequence[str]] = None,
                  freeze_pos_embed: bool = True,
+                 with_cp: bool = False,
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
                  **kwargs):
+        self.with_cp = with_cp
         if prompt_type not in PROMPT_TYPES:
             raise ValueError(f'prompt_type must be one of {PROMPT_TYPES}, '
                              f'got {prompt_type!r}')
@@ -259,7 +268,10 @@ class ViTMCP(VisionTransformer):
                 a = p
                 patches = x[:, k:] + p if t is None else x[:, k:] + t + p
                 x = torch.cat((x[:, :k], patches), dim=1)
-            x = layer(x)
+            if self.with_cp and x.requires_grad and torch.is_grad_enabled():
+                x = checkpoint(layer, x, use_reentrant=False)
+            else:
+                x = layer(x)
             if i == len(self.layers) - 1 and self.final_norm:
                 x = self.ln1(x)
             if i in self.out_indices:
