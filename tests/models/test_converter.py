@@ -277,3 +277,15 @@ def test_written_config_with_landmark_branch_runs(tmp_path, repo_root):
     with torch.no_grad():
         out = model.eval().backbone(torch.randn(1, 3, T, IMG, IMG))
     assert out[0].shape == (1, D, T)
+
+
+def test_global_pool_vit_is_refused_with_reason():
+    model = image_model()
+    ours = {k: v for k, v in model.state_dict().items()
+            if k.startswith(('backbone.patch_embed', 'backbone.layers',
+                             'backbone.cls_token', 'backbone.pos_embed'))}
+    timm = to_release(ours)
+    timm['fc_norm.weight'] = torch.ones(D)
+    timm['fc_norm.bias'] = torch.zeros(D)
+    with pytest.raises(CheckpointConversionError, match='global-average'):
+        convert_state_dict(timm, {'num_heads': HEADS})

@@ -359,6 +359,12 @@ def convert_state_dict(checkpoint: Mapping,
         return converted, dict(source_kind=kind, dropped_keys=[])
     arch = infer_arch(sd, kind, overrides)
     converted, dropped, unknown = _rename(sd, kind)
+    if any(k.startswith('fc_norm.') for k in unknown):
+        raise CheckpointConversionError(
+            f'{filename}: has fc_norm.* (a global-average-pooling ViT, e.g. '
+            'an MAE fine-tune); S2D classifies the cls token after a final '
+            'norm, so convert the pre-trained checkpoint (with norm.*) '
+            f'instead. Unknown keys: {unknown}')
     if unknown:
         raise CheckpointConversionError(
             f'{filename}: {len(unknown)} unknown key(s) for a {kind!r} '
