@@ -1,1 +1,10 @@
 # Each module adds its import line here when it lands.
+from .face_crop import HaarFaceDetector, NoFaceFoundError, clip_face_box, crop_clip  # noqa: F401
+from .inference import (  # noqa: F401
+                        inference_video,
+                        init_model,
+                        load_clip,
+                        model_num_frames,
+                        sample_frame_indices,
+)
+from .visualize import draw_prediction, write_video  # noqa: F401

@@ -10,6 +10,8 @@ Layout written under ``root`` (the same files DFEW's loaders read)::
         landmarks/00001.npz              # per clip: landmarks (T, 68, 2), ...
         landmarks/train.json             # 300-W style COCO keypoint files
         landmarks/test.json              #   (mmpose ``Face300WDataset``)
+        static_train.txt                 # single frames for the image
+        static_test.txt                  #   stage: '<clip>/<frame>.jpg label'
         meta.json                        # classes, label base, seed, ...
 
 Clip names are zero-padded ids like DFEW's. Labels follow DFEW's class order;
@@ -130,7 +132,8 @@ def _coco_entry(image_id, file_name, lms, img_size):
 
 def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
                      seed=0, test_fraction=0.25, label_base=1,
-                     landmark_stride=2, jpeg_quality=92, progress=True):
+                     landmark_stride=2, static_frames_per_clip=3,
+                     jpeg_quality=92, progress=True):
     """Write the synthetic dataset under ``root`` (see module docstring).
 
     Args:
@@ -145,6 +148,9 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
             0 writes 0..6 (S2D release copies).
         landmark_stride (int): every how many frames a frame enters the COCO
             landmark annotation files (per-clip ``.npz`` files hold all).
+        static_frames_per_clip (int): frames of each clip listed in
+            ``static_{train,test}.txt`` (the most intense ones) for the image
+            stage, with 0-based labels (mmpretrain's ``CustomDataset``).
         jpeg_quality (int): JPEG quality of the frames.
         progress (bool): show an mmengine progress bar.
 
@@ -174,6 +180,7 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
         from mmengine.utils import ProgressBar
         bar = ProgressBar(total)
     rows = dict(train=[], test=[])
+    static = dict(train=[], test=[])
     coco = {s: dict(images=[], annotations=[]) for s in ('train', 'test')}
     params = [int(cv2.IMWRITE_JPEG_QUALITY), int(jpeg_quality)]
     for k, name, label, split in jobs:
@@ -193,6 +200,10 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
                  landmarks=clip['landmarks'], intensity=clip['intensity'],
                  label=np.int64(label))
         rows[split].append((name, label + label_base))
+        # apex frames (stable sort: ties keep the earliest frames)
+        apex = np.argsort(-clip['intensity'], kind='stable')
+        for i in sorted(apex[:static_frames_per_clip]):
+            static[split].append(f'{name}/{i + 1:05d}.jpg {label}')
         if bar is not None:
             bar.update()
     if bar is not None:
@@ -209,6 +220,8 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
                                      supercategory='face')])
         with open(osp.join(root, 'landmarks', f'{split}.json'), 'w') as f:
             json.dump(data, f)
+        with open(osp.join(root, f'static_{split}.txt'), 'w') as f:
+            f.write('\n'.join(static[split]) + '\n')
 
     meta = dict(
         description=('SYNTHETIC procedurally rendered faces (not real '
@@ -227,6 +240,7 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
         img_size=img_size,
         landmark_layout='300W-68',
         landmark_stride=landmark_stride,
+        static_frames_per_clip=static_frames_per_clip,
         face_identity_fields=list(asdict(FaceIdentity()).keys()))
     with open(osp.join(root, 'meta.json'), 'w') as f:
         json.dump(meta, f, indent=2)

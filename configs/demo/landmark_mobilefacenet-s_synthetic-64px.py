@@ -1,0 +1,90 @@
+# Demo landmark network: a narrow MobileFaceNet (the released landmark
+# network's architecture, S2D's landmark view) trained from scratch on the
+# synthetic faces of `tools/demo/generate_data.py`, whose 68 landmarks
+# (300-W mark-up) are known exactly. Same whole-frame input as S2D's
+# landmark branch: the box is the whole face crop.
+#
+#   python tools/demo/generate_data.py --out work_dirs/demo/data
+#   python tools/demo/run_demo.py          (trains it as its first step)
+_base_ = ['../_base_/models/landmark_mobilefacenet.py']
+
+default_scope = 'mmpose'
+custom_imports = dict(imports=['s2d_mm'], allow_failed_imports=False)
+
+input_side = 64
+codec = dict(type='RegressionLabel', input_size=(input_side, input_side))
+model = dict(
+    backbone=dict(widen_factor=0.5, num_blocks=(1, 2, 1)),
+    head=dict(in_channels=256, feat_size=input_side // 16, decoder=codec,
+              loss=dict(type='L1Loss', use_target_weight=True)))
+
+data_root = 'work_dirs/demo/data/'
+dataset_type = 'Face300WDataset'
+train_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale', padding=1.0),
+    dict(type='RandomFlip', direction='horizontal'),
+    dict(type='RandomBBoxTransform', shift_factor=0.04, shift_prob=0.5,
+         scale_factor=(0.9, 1.1), rotate_factor=10.0),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='GenerateTarget', encoder=codec),
+    dict(type='PackPoseInputs'),
+]
+test_pipeline = [
+    dict(type='LoadImage'),
+    dict(type='GetBBoxCenterScale', padding=1.0),
+    dict(type='TopdownAffine', input_size=codec['input_size']),
+    dict(type='PackPoseInputs'),
+]
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type, data_root=data_root,
+        ann_file='landmarks/train.json', data_prefix=dict(img=''),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=64,
+    num_workers=0,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type, data_root=data_root,
+        ann_file='landmarks/test.json', data_prefix=dict(img=''),
+        test_mode=True, pipeline=test_pipeline))
+test_dataloader = val_dataloader
+# NME normalised by the outer eye corners (landmarks 36 and 45), 300-W's
+# inter-ocular protocol
+val_evaluator = dict(type='NME', norm_mode='keypoint_distance')
+test_evaluator = val_evaluator
+
+train_cfg = dict(by_epoch=True, max_epochs=12, val_interval=12)
+val_cfg = dict()
+test_cfg = dict()
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=3e-3,
+                                    weight_decay=1e-4))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+         end=40),
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=12,
+         eta_min=1e-5),
+]
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=10),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    checkpoint=dict(type='CheckpointHook', interval=12, max_keep_ckpts=1),
+    sampler_seed=dict(type='DistSamplerSeedHook'))
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='gloo'))
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='PoseLocalVisualizer', vis_backends=vis_backends,
+                  name='visualizer')
+log_processor = dict(type='LogProcessor', window_size=10, by_epoch=True)
+log_level = 'INFO'
+load_from = None
+resume = False
+randomness = dict(seed=0)

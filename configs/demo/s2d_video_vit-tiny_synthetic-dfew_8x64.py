@@ -1,0 +1,112 @@
+# Demo, video stage (DFER): the image-stage ViT-MCP of
+# `s2d_image_vit-tiny_synthetic-64px.py` with Temporal-Modeling Adapters in
+# every prompter, a temporal embedding and the Emotion-Anchors
+# Self-Distillation loss, trained on the synthetic clips read by the DFEW
+# dataset class (DFEW layout, labels counted from 1). As in the paper the
+# ViT blocks stay frozen; prompters, TMAs, temporal embedding, final norm
+# and head train. `tools/demo/run_demo.py` sets the image-stage checkpoint
+# (`model.backbone.init_cfg`).
+_base_ = [
+    '../_base_/models/s2d_vit-base-p16.py', '../_base_/default_runtime.py',
+    './_demo_common.py'
+]
+
+num_frames = 8
+model = dict(
+    backbone=dict(
+        arch={{_base_.vit_arch}},
+        img_size={{_base_.img_side}},
+        patch_size={{_base_.patch_size}},
+        num_frames=num_frames,
+        landmark={{_base_.landmark_branch}},
+        landmark_channels={{_base_.landmark_channels}},
+        tma=dict(ratio=0.5, num_heads=4),
+        # adapters start at 0: the untrained video model is the image model
+        # run frame by frame
+        tma_init='zero'),
+    cls_head=dict(
+        in_channels={{_base_.vit_arch.embed_dims}},
+        dropout_ratio=0.3,
+        loss_sdl=dict(
+            _delete_=True, type='EmotionAnchorsSDL', num_classes=7,
+            feat_dim={{_base_.vit_arch.embed_dims}}, queue_size=16, topk=2,
+            loss_type='bce')))
+
+# 16-frame clips, 8 frames at interval 2 (the whole clip)
+dataset_type = 'DFEWDataset'
+data_root = {{_base_.data_root}}
+img_side = {{_base_.img_side}}
+train_pipeline = [
+    dict(type='SampleFrames', clip_len=num_frames, frame_interval=2,
+         num_clips=1, out_of_bound_opt='repeat_last'),
+    dict(type='RawFrameDecode'),
+    dict(type='RandomResizedCrop', area_range=(0.7, 1.0),
+         aspect_ratio_range=(0.9, 1.1)),
+    dict(type='Resize', scale=(img_side, img_side), keep_ratio=False),
+    dict(type='Flip', flip_ratio=0.5),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs')
+]
+test_pipeline = [
+    dict(type='SampleFrames', clip_len=num_frames, frame_interval=2,
+         num_clips=1, test_mode=True, out_of_bound_opt='repeat_last'),
+    dict(type='RawFrameDecode'),
+    dict(type='Resize', scale=(img_side, img_side), keep_ratio=False),
+    dict(type='FormatShape', input_format='NCTHW'),
+    dict(type='PackActionInputs')
+]
+train_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type, data_root=data_root,
+        ann_file='train_set_{fold}.csv', fold=1, label_base=1,
+        data_prefix=dict(video=''), pipeline=train_pipeline))
+test_dataloader = dict(
+    batch_size=16,
+    num_workers=0,
+    persistent_workers=False,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type, data_root=data_root,
+        ann_file='test_set_{fold}.csv', fold=1, label_base=1,
+        data_prefix=dict(video=''), pipeline=test_pipeline,
+        test_mode=True))
+test_evaluator = dict(type='UARWARMetric', file_prefix='test')
+test_cfg = dict(type='TestLoop')
+# the demo reports the last epoch on the test split; no validation loop
+val_dataloader = None
+val_evaluator = None
+val_cfg = None
+
+max_epochs = 24
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
+                 val_interval=max_epochs + 1)
+optim_wrapper = dict(
+    optimizer=dict(type='AdamW', lr=2e-3, betas=(0.9, 0.999),
+                   weight_decay=0.05),
+    paramwise_cfg=dict(
+        norm_decay_mult=0., bias_decay_mult=0., flat_decay_mult=0.,
+        custom_keys={'temporal_embedding': dict(decay_mult=0.)}))
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.05, by_epoch=True, begin=0, end=2,
+         convert_to_iter_based=True),
+    dict(type='CosineAnnealingLR', T_max=max_epochs - 2, eta_min=1e-5,
+         by_epoch=True, begin=2, end=max_epochs,
+         convert_to_iter_based=True),
+]
+# The paper's SDL schedule compressed from 100 to 24 epochs: off until
+# epoch 8, anchors refreshed in epoch 16, weight 0.1 -> 0.5 -> 1.0.
+custom_hooks = [
+    dict(type='SDLScheduleHook', milestones=[10, 14, 18],
+         values=[0., 0.1, 0.5, 1.0], start_epoch=8, update_freq=8)
+]
+default_hooks = dict(
+    logger=dict(type='LoggerHook', interval=5, ignore_last=False),
+    checkpoint=dict(type='CheckpointHook', interval=max_epochs,
+                    max_keep_ckpts=1, save_best=None))
+env_cfg = {{_base_.demo_env_cfg}}
+log_processor = dict(type='LogProcessor', window_size=5, by_epoch=True)
+randomness = dict(seed=0, diff_rank_seed=False, deterministic=False)

@@ -1,0 +1,320 @@
+"""Inference with an S2D video model on one's own clips.
+
+Follows mmaction2's ``init_recognizer`` / ``inference_recognizer``:
+:func:`init_model` builds the model from a config and loads a checkpoint,
+:func:`inference_video` runs the config's test pipeline on a clip and
+returns per-class probabilities. What S2D needs in addition:
+
+- the model takes a fixed number of frames T (its temporal embedding), so a
+  clip of any length is sampled to T frames spread evenly over the whole
+  clip (DFEW's time-normalised ``16f`` crops are made the same way);
+- the model expects face crops: unless told that the input is already
+  cropped, the face is found by a face detector and every frame is cropped
+  with one box for the whole clip (:mod:`s2d_mm.apis.face_crop`).
+"""
+import copy
+import os
+import os.path as osp
+import re
+from pathlib import Path
+from typing import List, Optional, Sequence, Union
+
+import cv2
+import mmengine
+import numpy as np
+import torch
+import torch.nn as nn
+from mmengine.dataset import Compose, pseudo_collate
+from mmengine.registry import init_default_scope
+
+from .face_crop import NoFaceFoundError, clip_face_box, crop_clip
+
+__all__ = [
+    'init_model', 'inference_video', 'load_clip', 'sample_frame_indices',
+    'model_num_frames', 'NoFaceFoundError', 'VIDEO_EXTENSIONS',
+    'IMAGE_EXTENSIONS'
+]
+
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg',
+                    '.mpeg', '.wmv', '.flv')
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
+
+
+def _natural_key(name: str):
+    return [int(t) if t.isdigit() else t.lower()
+            for t in re.split(r'(\d+)', name)]
+
+
+def _checkpoint_state_keys(checkpoint: str) -> List[str]:
+    from mmengine.runner.checkpoint import CheckpointLoader
+    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
+    return list(state)
+
+
+def init_model(config: Union[str, Path, mmengine.Config],
+               checkpoint: Optional[str] = None,
+               device: Union[str, torch.device] = 'cpu',
+               cfg_options: Optional[dict] = None) -> nn.Module:
+    """Build an S2D video model from a config and load its checkpoint.
+
+    Same contract as :func:`mmaction.apis.init_recognizer`, plus:
+
+    - the head averages test views as probabilities
+      (``cls_head.average_clips='prob'``), so :func:`inference_video`
+      returns a distribution;
+    - when the checkpoint already holds the landmark branch's weights
+      (S2D checkpoints do), the branch's own ``checkpoint`` entry is not
+      needed and is ignored, so a model can be run from its one file.
+
+    Args:
+        config (str | Path | Config): the model's config.
+        checkpoint (str, optional): checkpoint file; None keeps the
+            initial weights.
+        device (str | torch.device): where to put the model.
+        cfg_options (dict, optional): overrides merged into the config.
+
+    Returns:
+        nn.Module: the recognizer in eval mode, with ``model.cfg`` set.
+    """
+    from mmaction.apis import init_recognizer
+
+    import s2d_mm  # noqa: F401  (registers the S2D modules)
+
+    if isinstance(config, (str, Path)):
+        config = mmengine.Config.fromfile(str(config))
+    elif not isinstance(config, mmengine.Config):
+        raise TypeError('config must be a filename or Config object, '
+                        f'but got {type(config)}')
+    else:
+        config = copy.deepcopy(config)
+    if cfg_options:
+        config.merge_from_dict(cfg_options)
+    if 'model' not in config:
+        raise KeyError(f'config {getattr(config, "filename", "")} has no '
+                       '`model` entry')
+    head = config.model.get('cls_head')
+    if head is not None:
+        head['average_clips'] = 'prob'
+    landmark = config.model.get('backbone', {}).get('landmark')
+    if checkpoint is not None and not osp.isfile(checkpoint) and \
+            '://' not in checkpoint:
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    if checkpoint is not None and isinstance(landmark, dict):
+        keys = _checkpoint_state_keys(checkpoint)
+        if any(k.startswith('backbone.landmark.') for k in keys):
+            # the S2D checkpoint restores the branch: neither its own file
+            # nor its initialisation is needed
+            landmark['checkpoint'] = None
+            landmark['init_from_config'] = False
+    return init_recognizer(config, checkpoint, device=device)
+
+
+# ---------------------------------------------------------------- reading
+def read_video(path: str) -> List[np.ndarray]:
+    """All frames of a video file as BGR ``(H, W, 3)`` uint8 arrays."""
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'video not found: {path}')
+    cap = cv2.VideoCapture(path)
+    frames = []
+    try:
+        while True:
+            ok, frame = cap.read()
+            if not ok:
+                break
+            frames.append(frame)
+    finally:
+        cap.release()
+    if not frames:
+        raise ValueError(f'could not read any frame from {path} (not a '
+                         'video, or a codec OpenCV cannot decode)')
+    return frames
+
+
+def list_frames(folder: str) -> List[str]:
+    """Image files of a frame folder in natural order (2 before 10)."""
+    names = [
+        n for n in os.listdir(folder)
+        if n.lower().endswith(IMAGE_EXTENSIONS)
+        and osp.isfile(osp.join(folder, n))
+    ]
+    return [osp.join(folder, n) for n in sorted(names, key=_natural_key)]
+
+
+def read_frame_folder(folder: str) -> List[np.ndarray]:
+    """All frames of a folder of images, BGR, natural name order."""
+    files = list_frames(folder)
+    if not files:
+        raise ValueError(f'{folder} holds no image files '
+                         f'({", ".join(IMAGE_EXTENSIONS)})')
+    frames = []
+    for f in files:
+        img = cv2.imread(f, cv2.IMREAD_COLOR)
+        if img is None:
+            raise ValueError(f'cannot read frame {f}')
+        frames.append(img)
+    shapes = {fr.shape for fr in frames}
+    if len(shapes) > 1:
+        raise ValueError(f'frames of {folder} differ in size: {shapes}')
+    return frames
+
+
+def load_clip(source: Union[str, Sequence[np.ndarray], np.ndarray]
+              ) -> List[np.ndarray]:
+    """A clip from a video file, a frame folder, or frames (BGR)."""
+    if isinstance(source, (str, Path)):
+        source = str(source)
+        if osp.isdir(source):
+            return read_frame_folder(source)
+        return read_video(source)
+    frames = list(source)
+    if not frames:
+        raise ValueError('the clip has no frames')
+    for i, f in enumerate(frames):
+        if not (isinstance(f, np.ndarray) and f.ndim == 3
+                and f.shape[2] == 3):
+            raise ValueError(f'frame {i} must be an (H, W, 3) BGR array')
+    return frames
+
+
+# --------------------------------------------------------------- sampling
+def sample_frame_indices(total: int, num: int) -> np.ndarray:
+    """``num`` frame indices spread evenly over ``total`` frames (the middle
+    of ``num`` equal segments); short clips repeat frames."""
+    if total <= 0:
+        raise ValueError('the clip has no frames')
+    idx = np.floor((np.arange(num) + 0.5) * total / num).astype(np.int64)
+    return np.clip(idx, 0, total - 1)
+
+
+def model_num_frames(model: nn.Module) -> int:
+    """T of the model: its backbone's ``num_frames`` or the test pipeline's
+    ``clip_len``."""
+    t = getattr(getattr(model, 'backbone', None), 'num_frames', None)
+    if t:
+        return int(t)
+    for step in model.cfg.get('test_pipeline', []):
+        if 'clip_len' in step:
+            return int(step['clip_len'])
+    raise ValueError('cannot tell how many frames the model takes: no '
+                     'backbone.num_frames and no clip_len in test_pipeline')
+
+
+def _post_decode_pipeline(pipeline_cfg: Sequence[dict]) -> List[dict]:
+    """The part of a test pipeline that follows frame decoding.
+
+    Sampling and decoding are done here (the clip is already in memory);
+    resizing, cropping, formatting and packing come from the config, so the
+    model sees frames prepared exactly as in testing.
+    """
+    steps = list(pipeline_cfg)
+    last = -1
+    for i, step in enumerate(steps):
+        name = step['type'] if isinstance(step['type'], str) else \
+            step['type'].__name__
+        if name.endswith('Decode'):
+            last = i
+    if last < 0:
+        raise ValueError(
+            'test_pipeline has no decoding step (RawFrameDecode, '
+            'DecordDecode, ...); cannot tell where frame preparation starts')
+    return copy.deepcopy(steps[last + 1:])
+
+
+# -------------------------------------------------------------- inference
+@torch.no_grad()
+def inference_video(model: nn.Module,
+                    video: Union[str, Sequence[np.ndarray]],
+                    detect: bool = True,
+                    detector=None,
+                    enlarge: float = 1.3,
+                    min_hit_ratio: float = 0.25) -> dict:
+    """Expression probabilities of one clip.
+
+    Args:
+        model (nn.Module): from :func:`init_model`.
+        video (str | Sequence[np.ndarray]): a video file, a folder of
+            frames, or BGR frames ``(H, W, 3)``.
+        detect (bool): find and crop the face (False: the frames are
+            already face crops).
+        detector (callable, optional): face detector, frame -> boxes; the
+            default is OpenCV's Haar cascade.
+        enlarge (float): crop side relative to the detected face box.
+        min_hit_ratio (float): share of probed frames that must show a face.
+
+    Returns:
+        dict: ``probs`` ``(C,)`` float numpy array summing to 1, ``classes``
+        (names, from the config's dataset or model), ``pred_label`` and
+        ``pred_class``, ``frame_inds`` (indices into the input frames that
+        the model saw), ``num_input_frames``, ``face_box`` (x1, y1, x2, y2
+        in the input frames, or None) and ``frames`` (the T face crops fed
+        to the pipeline, BGR).
+
+    Raises:
+        NoFaceFoundError: ``detect`` is on and no face was found.
+    """
+    cfg = model.cfg
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    frames = load_clip(video)
+    box = None
+    if detect:
+        box, _ = clip_face_box(frames, detector, enlarge=enlarge,
+                               min_hit_ratio=min_hit_ratio)
+    num = model_num_frames(model)
+    inds = sample_frame_indices(len(frames), num)
+    clip = [frames[i] for i in inds]
+    if box is not None:
+        clip = crop_clip(clip, box)
+    h, w = clip[0].shape[:2]
+    data = dict(
+        imgs=[cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in clip],
+        original_shape=(h, w),
+        img_shape=(h, w),
+        modality='RGB',
+        num_clips=1,
+        clip_len=num,
+        frame_interval=1,
+        frame_inds=np.arange(num),
+        total_frames=num,
+        start_index=0)
+    pipeline = Compose(_post_decode_pipeline(cfg.test_pipeline))
+    data = pseudo_collate([pipeline(data)])
+    result = model.test_step(data)[0]
+    scores = result.pred_scores.item.detach().float().cpu()
+    if getattr(getattr(model, 'cls_head', None), 'average_clips',
+               None) != 'prob':
+        scores = scores.softmax(-1)
+    probs = scores.numpy().astype(np.float64)
+    probs = probs / probs.sum()
+    classes = _class_names(model, len(probs))
+    label = int(probs.argmax())
+    return dict(
+        probs=probs,
+        classes=classes,
+        pred_label=label,
+        pred_class=classes[label],
+        frame_inds=inds.tolist(),
+        num_input_frames=len(frames),
+        face_box=None if box is None else [float(v) for v in box],
+        frames=clip)
+
+
+def _class_names(model: nn.Module, num_classes: int) -> List[str]:
+    """Class names from the config (dataset metainfo, ``classes``) or the
+    dataset class, else ``class_<i>``."""
+    cfg = model.cfg
+    names = cfg.get('classes')
+    if names is None:
+        for key in ('test_dataloader', 'val_dataloader', 'train_dataloader'):
+            ds = cfg.get(key, {}).get('dataset', {}) if cfg.get(key) else {}
+            names = (ds.get('metainfo') or {}).get('classes')
+            if names is None and isinstance(ds.get('type'), str):
+                from mmaction.registry import DATASETS
+                cls = DATASETS.get(ds['type'])
+                names = getattr(cls, 'METAINFO', {}).get('classes') \
+                    if cls is not None else None
+            if names:
+                break
+    if not names or len(names) != num_classes:
+        names = [f'class_{i}' for i in range(num_classes)]
+    return list(names)

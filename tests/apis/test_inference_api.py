@@ -1,0 +1,94 @@
+"""s2d_mm.apis: init_model / inference_video, face finding and cropping."""
+import numpy as np
+import pytest
+
+from s2d_mm.apis import (
+    HaarFaceDetector,
+    NoFaceFoundError,
+    clip_face_box,
+    crop_clip,
+    inference_video,
+    init_model,
+    sample_frame_indices,
+)
+from s2d_mm.demo import DFEW_CLASSES, render_clip, render_scene_clip
+from s2d_mm.demo.tiny_model import make_tiny_s2d
+
+
+@pytest.fixture(scope='module')
+def tiny(tmp_path_factory):
+    cfg, ckpt = make_tiny_s2d(str(tmp_path_factory.mktemp('tiny_s2d')))
+    return cfg, ckpt, init_model(cfg, ckpt, device='cpu')
+
+
+def test_probabilities_of_a_clip(tiny):
+    _, _, model = tiny
+    clip = render_clip('Happy', np.random.default_rng(0), 10, (48, 48))
+    res = inference_video(model, clip['frames'], detect=False)
+    assert res['probs'].shape == (7, )
+    assert res['probs'].sum() == pytest.approx(1.0, abs=1e-6)
+    assert (res['probs'] >= 0).all()
+    assert res['classes'] == list(DFEW_CLASSES)
+    assert res['pred_class'] == DFEW_CLASSES[int(res['probs'].argmax())]
+    # 4 model frames spread over 10 input frames
+    assert res['frame_inds'] == [1, 3, 6, 8]
+    assert len(res['frames']) == 4 and res['face_box'] is None
+
+
+def test_checkpoint_restores_weights(tiny):
+    cfg, ckpt, model = tiny
+    again = init_model(cfg, ckpt, device='cpu')
+    clip = render_clip('Sad', np.random.default_rng(1), 4, (40, 40))
+    p1 = inference_video(model, clip['frames'], detect=False)['probs']
+    p2 = inference_video(again, clip['frames'], detect=False)['probs']
+    np.testing.assert_allclose(p1, p2, atol=1e-6)
+    # an untrained model built without the checkpoint predicts otherwise
+    fresh = init_model(cfg, None, device='cpu')
+    p3 = inference_video(fresh, clip['frames'], detect=False)['probs']
+    assert np.abs(p1 - p3).max() > 1e-4
+
+
+def test_missing_checkpoint_is_named(tiny, tmp_path):
+    cfg = tiny[0]
+    with pytest.raises(FileNotFoundError, match='nope.pth'):
+        init_model(cfg, str(tmp_path / 'nope.pth'))
+
+
+def test_sample_frame_indices():
+    np.testing.assert_array_equal(sample_frame_indices(16, 8),
+                                  [1, 3, 5, 7, 9, 11, 13, 15])
+    np.testing.assert_array_equal(sample_frame_indices(3, 6),
+                                  [0, 0, 1, 1, 2, 2])
+    with pytest.raises(ValueError, match='no frames'):
+        sample_frame_indices(0, 4)
+
+
+def test_haar_finds_the_rendered_face():
+    clip = render_scene_clip('Surprise', seed=2, num_frames=8)
+    box, info = clip_face_box(clip['frames'], HaarFaceDetector())
+    assert sum(h is not None for h in info['hits']) >= 2
+    lms = clip['landmarks'].reshape(-1, 2)
+    centre = (box[:2] + box[2:]) / 2
+    face_w = np.median(clip['landmarks'][:, 16, 0] - clip['landmarks'][:, 0, 0])
+    # the clip box is centred on the face and contains all the landmarks
+    assert np.abs(centre - lms.mean(0)).max() < 0.3 * face_w
+    assert (lms.min(0) >= box[:2]).all() and (lms.max(0) <= box[2:]).all()
+    crops = crop_clip(clip['frames'], box, size=64)
+    assert len(crops) == 8 and crops[0].shape == (64, 64, 3)
+
+
+def test_no_face_raises():
+    rng = np.random.default_rng(0)
+    frames = [np.full((120, 160, 3), 90, np.uint8) +
+              rng.integers(0, 20, (120, 160, 3), dtype=np.uint8)
+              for _ in range(6)]
+    with pytest.raises(NoFaceFoundError, match='no face found'):
+        clip_face_box(frames, HaarFaceDetector())
+
+
+def test_crop_pads_outside_the_frame():
+    frame = np.arange(10 * 10 * 3, dtype=np.uint8).reshape(10, 10, 3)
+    crop = crop_clip([frame], np.array([-2, -2, 6, 6]))[0]
+    assert crop.shape == (8, 8, 3)
+    np.testing.assert_array_equal(crop[2:, 2:], frame[:6, :6])
+    np.testing.assert_array_equal(crop[0, 2:], frame[0, :6])  # replicated

@@ -1,0 +1,123 @@
+"""tools/infer.py on a video file, a frame folder, a folder of videos, and a
+video without a face."""
+import importlib.util
+import json
+import os
+import os.path as osp
+
+import cv2
+import numpy as np
+import pytest
+
+from s2d_mm.demo import render_clip, render_scene_clip
+from s2d_mm.demo.tiny_model import make_tiny_s2d
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _load_infer():
+    spec = importlib.util.spec_from_file_location(
+        's2d_infer_tool', osp.join(REPO, 'tools', 'infer.py'))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _write_mp4(path, frames, fps=8):
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), fps,
+                             (w, h))
+    assert writer.isOpened()
+    for f in frames:
+        writer.write(f)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope='module')
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp('infer')
+    cfg, ckpt = make_tiny_s2d(str(root / 'model'))
+    face = render_scene_clip('Happy', seed=1, num_frames=12)['frames']
+    videos = root / 'videos'
+    videos.mkdir()
+    face_mp4 = _write_mp4(str(videos / 'face.mp4'), face)
+    rng = np.random.default_rng(0)
+    blank = [np.full((240, 320, 3), 120, np.uint8) +
+             rng.integers(0, 15, (240, 320, 3), dtype=np.uint8)
+             for _ in range(8)]
+    noface_mp4 = _write_mp4(str(root / 'noface.mp4'), blank)
+    frames_dir = root / 'frames'
+    frames_dir.mkdir()
+    crops = render_clip('Sad', np.random.default_rng(3), 6, (48, 48))
+    for i, f in enumerate(crops['frames']):
+        cv2.imwrite(str(frames_dir / f'{i + 1}.jpg'), f)
+    return dict(root=root, cfg=cfg, ckpt=ckpt, face_mp4=face_mp4,
+                noface_mp4=noface_mp4, frames_dir=str(frames_dir),
+                videos=str(videos))
+
+
+def test_video_file_with_detection(setup, capsys):
+    infer = _load_infer()
+    out = str(setup['root'] / 'face.json')
+    vis = str(setup['root'] / 'vis' / 'face_vis.mp4')
+    rc = infer.main([setup['cfg'], setup['ckpt'], setup['face_mp4'],
+                     '--out', out, '--out-video', vis, '--topk', '2'])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert printed.count('face: ') == 1
+    res = json.load(open(out))['results']['face']
+    probs = res['probs']
+    assert len(probs) == 7 and abs(sum(probs.values()) - 1) < 1e-5
+    assert res['pred_class'] == max(probs, key=probs.get)
+    assert res['num_input_frames'] == 12
+    assert res['frame_inds'] == [1, 4, 7, 10]
+    x1, y1, x2, y2 = res['face_box']
+    assert 40 < x2 - x1 < 240 and abs((x2 - x1) - (y2 - y1)) < 1e-3
+    cap = cv2.VideoCapture(vis)
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 4  # one visualisation frame per model frame
+
+
+def test_frame_folder_no_detect(setup, capsys):
+    infer = _load_infer()
+    out = str(setup['root'] / 'frames.json')
+    rc = infer.main([setup['cfg'], setup['ckpt'], setup['frames_dir'],
+                     '--no-detect', '--out', out])
+    assert rc == 0
+    res = json.load(open(out))['results']['frames']
+    assert res['face_box'] is None and res['num_input_frames'] == 6
+    assert abs(sum(res['probs'].values()) - 1) < 1e-5
+
+
+def test_video_without_face_fails_clearly(setup, capsys):
+    infer = _load_infer()
+    rc = infer.main([setup['cfg'], setup['ckpt'], setup['noface_mp4']])
+    assert rc == 1
+    err = capsys.readouterr().err
+    assert 'noface.mp4' in err and 'no face found' in err
+    assert '--no-detect' in err
+
+
+def test_folder_of_videos_reports_each(setup, capsys):
+    infer = _load_infer()
+    os.link(setup['noface_mp4'], osp.join(setup['videos'], 'zz_noface.mp4'))
+    out = str(setup['root'] / 'all.json')
+    rc = infer.main([setup['cfg'], setup['ckpt'], setup['videos'],
+                     '--out', out])
+    assert rc == 1  # one clip has no face
+    res = json.load(open(out))['results']
+    assert set(res) == {'face', 'zz_noface'}
+    assert 'probs' in res['face'] and 'error' in res['zz_noface']
+    captured = capsys.readouterr()
+    assert 'zz_noface: NO FACE FOUND' in captured.out
+
+
+def test_bad_input_path(setup, capsys):
+    infer = _load_infer()
+    rc = infer.main([setup['cfg'], setup['ckpt'],
+                     str(setup['root'] / 'missing.mp4')])
+    assert rc == 2
+    assert 'input not found' in capsys.readouterr().err

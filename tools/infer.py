@@ -1,0 +1,185 @@
+"""Facial expression of one's own videos with a trained S2D model.
+
+    python tools/infer.py CONFIG CHECKPOINT INPUT [--out result.json]
+        [--out-video vis.mp4] [--show] [--no-detect] [--topk 3]
+
+INPUT is a video file, a folder of frames (one clip), a folder of videos or
+a folder of frame folders. Faces are found with OpenCV's Haar cascade and
+cropped with one box per clip; pass ``--no-detect`` for clips that are
+already face crops (as DFEW's). Every clip is sampled to the model's number
+of frames, spread evenly over the whole clip.
+
+Exit status: 0 when every clip got a prediction, 1 when a clip has no face
+(or cannot be read), 2 for bad arguments.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='S2D facial expression inference on videos')
+    parser.add_argument('config', help='model config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument('input', help='video file, frame folder, folder of '
+                        'videos or folder of frame folders')
+    parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
+    parser.add_argument('--out', help='write the predictions as JSON')
+    parser.add_argument('--out-video', help='write a visualisation (frames '
+                        'with a probability bar chart) as mp4; a folder '
+                        'when the input has several clips')
+    parser.add_argument('--show', action='store_true',
+                        help='show the visualisation in a window')
+    parser.add_argument('--no-detect', action='store_true',
+                        help='input frames are face crops already')
+    parser.add_argument('--enlarge', type=float, default=1.3,
+                        help='crop side relative to the detected face box')
+    parser.add_argument('--topk', type=int, default=3,
+                        help='classes printed per clip')
+    parser.add_argument('--fps', type=float, default=4.0,
+                        help='frame rate of --out-video')
+    parser.add_argument('--cfg-options', nargs='+', default=None,
+                        help='config overrides, key=value')
+    return parser.parse_args(argv)
+
+
+def find_clips(path):
+    """``[(name, source)]``: the clips an INPUT path stands for."""
+    from s2d_mm.apis.inference import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, _natural_key
+    if osp.isfile(path):
+        return [(osp.splitext(osp.basename(path))[0], path)]
+    if not osp.isdir(path):
+        raise FileNotFoundError(f'input not found: {path}')
+    names = sorted(os.listdir(path), key=_natural_key)
+    videos = [n for n in names if n.lower().endswith(VIDEO_EXTENSIONS)]
+    if videos:
+        return [(osp.splitext(n)[0], osp.join(path, n)) for n in videos]
+    if any(n.lower().endswith(IMAGE_EXTENSIONS) for n in names):
+        return [(osp.basename(osp.normpath(path)), path)]
+    sub = [n for n in names if osp.isdir(osp.join(path, n)) and any(
+        f.lower().endswith(IMAGE_EXTENSIONS)
+        for f in os.listdir(osp.join(path, n)))]
+    if sub:
+        return [(n, osp.join(path, n)) for n in sub]
+    raise ValueError(f'{path} holds no video ({", ".join(VIDEO_EXTENSIONS)}'
+                     f'), no frames ({", ".join(IMAGE_EXTENSIONS)}) and no '
+                     'frame folders')
+
+
+def _parse_cfg_options(options):
+    if not options:
+        return None
+    from mmengine.config import DictAction
+    ns = argparse.Namespace()
+    DictAction(option_strings=[], dest='opts')(None, ns, options)
+    return ns.opts
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        clips = find_clips(args.input)
+    except (FileNotFoundError, ValueError) as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+
+    from mmengine.utils import ProgressBar
+
+    from s2d_mm.apis import (
+        NoFaceFoundError,
+        draw_prediction,
+        inference_video,
+        init_model,
+        write_video,
+    )
+
+    model = init_model(args.config, args.checkpoint, device=args.device,
+                       cfg_options=_parse_cfg_options(args.cfg_options))
+    results, failed = {}, []
+    bar = ProgressBar(len(clips)) if len(clips) > 1 else None
+    lines = []
+    for name, source in clips:
+        try:
+            res = inference_video(model, source, detect=not args.no_detect,
+                                  enlarge=args.enlarge)
+        except NoFaceFoundError as err:
+            msg = f'{source}: {err}. No prediction made (use --no-detect ' \
+                  'if the frames are already face crops).'
+            failed.append(msg)
+            results[name] = dict(source=source, error=str(err))
+            lines.append(f'{name}: NO FACE FOUND')
+            if bar is None:
+                print(msg, file=sys.stderr)
+            else:
+                bar.update()
+            continue
+        except ValueError as err:  # unreadable video / frames
+            failed.append(f'{source}: {err}')
+            results[name] = dict(source=source, error=str(err))
+            lines.append(f'{name}: CANNOT READ ({err})')
+            if bar is None:
+                print(f'error: {source}: {err}', file=sys.stderr)
+            else:
+                bar.update()
+            continue
+        order = res['probs'].argsort()[::-1][:max(1, args.topk)]
+        lines.append(f'{name}: ' + ', '.join(
+            f'{res["classes"][i]} {res["probs"][i]:.3f}' for i in order))
+        results[name] = dict(
+            source=source,
+            pred_class=res['pred_class'],
+            pred_label=res['pred_label'],
+            probs={c: float(p) for c, p in zip(res['classes'],
+                                               res['probs'])},
+            frame_inds=res['frame_inds'],
+            num_input_frames=res['num_input_frames'],
+            face_box=res['face_box'])
+        if args.out_video or args.show:
+            vis = draw_prediction(res['frames'], res['probs'],
+                                  res['classes'], title=name)
+            if args.out_video:
+                path = args.out_video
+                if len(clips) > 1:
+                    path = osp.join(args.out_video, f'{name}.mp4')
+                results[name]['visualisation'] = write_video(
+                    vis, path, fps=args.fps)
+            if args.show:
+                _show(vis, name, args.fps)
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        print()
+    print('\n'.join(lines))
+    if args.out:
+        if osp.dirname(args.out):
+            os.makedirs(osp.dirname(args.out), exist_ok=True)
+        with open(args.out, 'w') as f:
+            json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                           results=results), f, indent=2)
+        print(f'predictions written to {args.out}')
+    if failed:
+        print(f'{len(failed)} of {len(clips)} clip(s) got no prediction:',
+              file=sys.stderr)
+        for msg in failed:
+            print(f'  {msg}', file=sys.stderr)
+        return 1
+    return 0
+
+
+def _show(frames, name, fps):
+    import cv2
+    try:
+        for f in frames:
+            cv2.imshow(name, f)
+            cv2.waitKey(int(1000 / fps))
+        cv2.destroyWindow(name)
+    except cv2.error as err:
+        print(f'--show: cannot open a window here ({err.msg.strip()}); use '
+              '--out-video instead', file=sys.stderr)
+
+
+if __name__ == '__main__':
+    sys.exit(main())
