@@ -16,7 +16,7 @@ from mmaction.datasets.transforms import SampleFrames
 from mmcv.transforms import BaseTransform
 from mmengine.registry import TRANSFORMS as MMENGINE_TRANSFORMS
 
-from ..registry import MMACTION_TRANSFORMS
+from ..registry import MMACTION_TRANSFORMS, MMPRETRAIN_TRANSFORMS
 
 
 @MMACTION_TRANSFORMS.register_module()
@@ -164,3 +164,39 @@ class ReleaseSampleFrames(SampleFrames):
         if num_frames > ori_clip_len:
             return np.random.randint(num_frames - ori_clip_len, size=1)
         return np.zeros((1, ), dtype=np.int64)
+
+
+@MMPRETRAIN_TRANSFORMS.register_module()
+class CropFaceBBox(BaseTransform):
+    """Crop ``img`` to the sample's ``face_bbox`` ``(x, y, w, h)``.
+
+    AffectNet lists a face box for every image; use this after
+    ``LoadImageFromFile`` when your copy of ``Manually_Annotated_Images``
+    holds the full images rather than face crops. ``margin`` enlarges the
+    box by that fraction of its size on each side (clipped to the image).
+    Samples without ``face_bbox`` pass unchanged.
+    """
+
+    def __init__(self, margin: float = 0.0) -> None:
+        self.margin = margin
+
+    def transform(self, results: Dict) -> Dict:
+        box = results.get('face_bbox')
+        if box is None:
+            return results
+        img = results['img']
+        h, w = img.shape[:2]
+        x, y, bw, bh = (float(v) for v in box)
+        x0 = int(max(0, np.floor(x - self.margin * bw)))
+        y0 = int(max(0, np.floor(y - self.margin * bh)))
+        x1 = int(min(w, np.ceil(x + bw + self.margin * bw)))
+        y1 = int(min(h, np.ceil(y + bh + self.margin * bh)))
+        if x1 <= x0 or y1 <= y0:
+            raise ValueError(f'face_bbox {box} lies outside the {w}x{h} '
+                             f'image {results.get("img_path", "")}')
+        results['img'] = img[y0:y1, x0:x1]
+        results['img_shape'] = results['img'].shape[:2]
+        return results
+
+    def __repr__(self) -> str:
+        return f'{self.__class__.__name__}(margin={self.margin})'

@@ -77,3 +77,16 @@ def test_spatial_crops_layout():
         [0, 1, 2, 3, 100, 101, 102, 103]
     with pytest.raises(ValueError, match='smaller than crop_size'):
         SpatialCrops(64, 2)(dict(imgs=clip))
+
+
+def test_crop_face_bbox():
+    from s2d_mm.datasets import CropFaceBBox
+    img = np.arange(40 * 50 * 3, dtype=np.int64).reshape(40, 50, 3)
+    out = CropFaceBBox()(dict(img=img.copy(), face_bbox=[10, 5, 20, 30]))
+    np.testing.assert_array_equal(out['img'], img[5:35, 10:30])
+    out = CropFaceBBox(margin=0.5)(dict(img=img.copy(),
+                                        face_bbox=[10, 5, 20, 30]))
+    assert out['img_shape'] == (40, 40)  # clipped at the image border
+    assert CropFaceBBox()(dict(img=img))['img'] is img
+    with pytest.raises(ValueError, match='lies outside'):
+        CropFaceBBox()(dict(img=img, face_bbox=[60, 0, 5, 5]))

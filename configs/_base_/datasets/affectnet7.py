@@ -2,6 +2,9 @@
 # Paper protocol: train on the full training split, report the last epoch
 # (val_dataloader None). affectnet7_heldout.py adds a validation set carved out of
 # the training split; the test split is read only by tools/test.py.
+# If your Manually_Annotated_Images hold full images rather than face
+# crops, add dict(type='CropFaceBBox') after LoadImageFromFile (the CSV's
+# face box is kept in every sample as `face_bbox`).
 _base_ = ['./s2d_image_pipelines.py']
 
 dataset_type = 'AffectNetDataset'
