@@ -16,6 +16,8 @@ from typing import Dict, Optional, Sequence, Union
 
 import numpy as np
 
+# Class orders as the datasets distribute them, written here independently
+# of the dataset classes' METAINFO so that tests cross-check the two.
 DFEW_CLASSES = ('Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust',
                 'Fear')
 FERV39K_CLASSES = ('Angry', 'Disgust', 'Fear', 'Happy', 'Neutral', 'Sad',
