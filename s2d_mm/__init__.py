@@ -5,9 +5,11 @@ config) registers every module of the plugin in the OpenMMLab registries and
 makes checkpoint loading safe on torch >= 2.6.
 """
 from .version import __version__, version_info
-from .utils import setup_safe_checkpoint_loading
+from .utils import patch_external_config_lookup, setup_safe_checkpoint_loading
 
 setup_safe_checkpoint_loading()
+# mmengine 0.10.7 cannot resolve any `mmaction::` base config without this.
+patch_external_config_lookup()
 
 from . import models  # noqa: E402,F401
 from . import datasets  # noqa: E402,F401
