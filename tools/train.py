@@ -109,6 +109,7 @@ def build_config(args):
         cfg.load_from = args.resume
 
     randomness = cfg.get('randomness', dict())
+    randomness.setdefault('seed', None)  # None: mmengine draws one
     if args.seed is not None:
         randomness['seed'] = args.seed
     if args.diff_rank_seed:

@@ -127,3 +127,13 @@ def _one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def _unformatted_config_dumps(monkeypatch):
+    # The Runner logs and dumps the config through yapf, which costs more
+    # than training these tiny models; the unformatted text is the same
+    # Python.
+    import mmengine.config.config as mm_config
+    monkeypatch.setattr(mm_config, 'FormatCode',
+                        lambda text, **kwargs: (text, None))

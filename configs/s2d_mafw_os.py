@@ -1,0 +1,7 @@
+# S2D on MAFW with oversampling (class-balanced sampler); else s2d_mafw.py.
+# mmaction2-style name:
+#   s2d_vit-base-p16_affectnet7-pre_2xb8-16x1x1-100e-os_mafw-fold1-rgb
+_base_ = ['./s2d_mafw.py']
+
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='ClassBalancedSampler'))
