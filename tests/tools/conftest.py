@@ -108,7 +108,8 @@ def tiny_experiment(tmp_path_factory):
 def load_tool(name):
     """Import tools/<name>.py as a module (the tools are scripts)."""
     path = osp.join(REPO, 'tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f's2d_tool_{name}', path)
+    spec = importlib.util.spec_from_file_location(
+        's2d_tool_' + name.replace('/', '_'), path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module

@@ -1,0 +1,36 @@
+"""README workflow: train + test every fold, then aggregate the folds."""
+import os.path as osp
+
+
+from .conftest import load_tool
+
+
+def test_folds_train_test_and_aggregate(tiny_experiment, tmp_path,
+                                        monkeypatch, capsys):
+    cfg_path, _ = tiny_experiment
+    monkeypatch.chdir(tmp_path)
+    train, test = load_tool('train'), load_tool('test')
+    name = osp.splitext(osp.basename(cfg_path))[0]
+    results = {}
+    for fold in (1, 2):
+        runner = train.main([
+            cfg_path, '--no-validate', '--cfg-options', f'fold={fold}',
+            'train_cfg.max_epochs=1', f'experiment_name=fold{fold}'
+        ])
+        ann = runner.train_dataloader.dataset.ann_file
+        assert ann.endswith(f'train_set_{fold}.csv')
+        work = osp.join('work_dirs', name, f'fold{fold}')
+        assert osp.samefile(runner.work_dir, work)
+        metrics = test.main([
+            cfg_path, osp.join(work, 'epoch_1.pth'), '--cfg-options',
+            f'fold={fold}', f'experiment_name=fold{fold}_test',
+            '--out-dir', osp.join('results', name, f'fold{fold}')
+        ])
+        results[fold] = metrics
+    capsys.readouterr()
+    aggregate = load_tool('analysis/aggregate_folds')
+    assert aggregate.main([osp.join('results', name), '--expect', '2']) == 0
+    table = capsys.readouterr().out
+    uar = sum(m['UAR'] for m in results.values()) / 2
+    war = sum(m['WAR'] for m in results.values()) / 2
+    assert f'**{uar:.2f}** | **{war:.2f}**' in table
