@@ -10,6 +10,7 @@ wide, origin between the eyes and the mouth), then moved by *facial actions*
 draws every part from the landmarks, so the landmark positions written next
 to each frame are exact.
 """
+import functools
 from dataclasses import dataclass, field
 
 import cv2
@@ -294,6 +295,14 @@ def _smooth_closed(pts, n=8):
     return np.array(out)
 
 
+@functools.lru_cache(maxsize=8)
+def _grid(h, w):
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    yy.flags.writeable = False
+    xx.flags.writeable = False
+    return yy, xx
+
+
 def render_face(img_size, ident, lms, placement, rng, supersample=2):
     """Draw one frame.
 
@@ -313,7 +322,7 @@ def render_face(img_size, ident, lms, placement, rng, supersample=2):
     ss = supersample
     H, W = h * ss, w * ss
     # background: a linear gradient between two colours
-    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    yy, xx = _grid(H, W)
     g = (xx / W * 0.6 + yy / H * 0.4)[..., None]
     img = (np.array(ident.background, np.float32) * (1 - g) +
            np.array(ident.background2, np.float32) * g)
@@ -358,19 +367,25 @@ def render_face(img_size, ident, lms, placement, rng, supersample=2):
                       max(2, int(round(face_w * 0.04 * ss))), cv2.LINE_AA)
     # eyes: white of the eye, iris clipped to the lids, lid line
     for idx in (EYE_L, EYE_R):
-        eye = _smooth_closed(lms[idx], 6)
-        mask = np.zeros((H, W), np.uint8)
-        cv2.fillPoly(mask, [_poly(eye, ss)], 255, cv2.LINE_AA)
-        layer = np.zeros_like(img)
-        layer[:] = (235, 240, 240)
-        c = lms[idx].mean(0)
-        r = face_w * 0.045
-        cv2.circle(layer, tuple(int(v) for v in np.round(c * ss)),
-                   int(round(r * ss)), tuple(ident.iris), -1, cv2.LINE_AA)
-        cv2.circle(layer, tuple(int(v) for v in np.round(c * ss)),
-                   int(round(r * 0.5 * ss)), (15, 15, 15), -1, cv2.LINE_AA)
-        m = (mask.astype(np.float32) / 255)[..., None]
-        img = img * (1 - m) + layer * m
+        # composite the eye (white, iris clipped to the lids) inside its
+        # bounding box only
+        eye = _poly(_smooth_closed(lms[idx], 6), ss)
+        x0, y0 = np.maximum(eye.reshape(-1, 2).min(0) - 2, 0)
+        x1, y1 = np.minimum(eye.reshape(-1, 2).max(0) + 3, [W, H])
+        if x1 > x0 and y1 > y0:
+            off = np.array([x0, y0], np.int32)
+            mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+            cv2.fillPoly(mask, [eye - off], 255, cv2.LINE_AA)
+            layer = np.empty((y1 - y0, x1 - x0, 3), np.float32)
+            layer[:] = (235, 240, 240)
+            c = tuple(int(v) for v in np.round(lms[idx].mean(0) * ss) - off)
+            r = face_w * 0.045 * ss
+            cv2.circle(layer, c, int(round(r)), tuple(ident.iris), -1,
+                       cv2.LINE_AA)
+            cv2.circle(layer, c, int(round(r * 0.5)), (15, 15, 15), -1,
+                       cv2.LINE_AA)
+            m = (mask.astype(np.float32) / 255)[..., None]
+            img[y0:y1, x0:x1] = img[y0:y1, x0:x1] * (1 - m) + layer * m
         cv2.polylines(img, [_poly(lms[idx[:4]], ss)], False, (30, 30, 30),
                       lw + 1, cv2.LINE_AA)
     # nose: bridge shading and nostrils
