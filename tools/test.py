@@ -57,8 +57,9 @@ def _metric_list(evaluator):
 
 
 def build_config(args):
-    import s2d_mm  # noqa: F401
     from mmengine.config import Config
+
+    import s2d_mm  # noqa: F401
     from s2d_mm.engine import adapt_to_machine, apply_fold, resolve_config
 
     cfg = Config.fromfile(resolve_config(args.config))
@@ -100,6 +101,7 @@ def main(argv=None):
 
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+
     from s2d_mm.engine import init_cpu_distributed
 
     init_cpu_distributed(args.launcher)

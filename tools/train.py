@@ -66,8 +66,9 @@ def parse_args(argv=None):
 
 
 def build_config(args):
-    import s2d_mm  # noqa: F401  (registries, safe checkpoint loading)
     from mmengine.config import Config
+
+    import s2d_mm  # noqa: F401  (registries, safe checkpoint loading)
     from s2d_mm.engine import adapt_to_machine, apply_fold, resolve_config
 
     cfg = Config.fromfile(resolve_config(args.config))
@@ -128,6 +129,7 @@ def main(argv=None):
 
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+
     from s2d_mm.engine import init_cpu_distributed
 
     init_cpu_distributed(args.launcher)

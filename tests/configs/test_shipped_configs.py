@@ -13,7 +13,6 @@ import os
 import os.path as osp
 
 import pytest
-import torch
 
 from s2d_mm.testing import fake_data
 

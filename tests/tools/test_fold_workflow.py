@@ -1,7 +1,6 @@
 """README workflow: train + test every fold, then aggregate the folds."""
 import os.path as osp
 
-
 from .conftest import load_tool
 
 
