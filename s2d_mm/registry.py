@@ -22,7 +22,8 @@ __all__ = [
     'MMACTION_DATASETS', 'MMACTION_DATA_SAMPLERS', 'MMACTION_HOOKS',
     'MMACTION_METRICS', 'MMACTION_MODELS', 'MMACTION_TRANSFORMS',
     'MMPOSE_MODELS', 'MMPRETRAIN_DATASETS', 'MMPRETRAIN_METRICS',
-    'MMPRETRAIN_MODELS', 'MMPRETRAIN_TRANSFORMS', 'register_in'
+    'MMPRETRAIN_MODELS', 'MMPRETRAIN_TRANSFORMS', 'build_in_scope',
+    'register_in'
 ]
 
 
@@ -42,3 +43,18 @@ def register_in(*registries, name=None):
         return cls
 
     return _register
+
+
+def build_in_scope(registry, cfg, **kwargs):
+    """Build ``cfg`` from ``registry`` under that registry's own scope.
+
+    mmengine resolves a build against the *current default scope*: once a
+    Runner of another codebase exists in the process (say mmpose's, when a
+    landmark model was trained first), ``MMACTION_MODELS.build`` would look in
+    mmpose's registry and fail. Parts that always come from one registry
+    (the adapter inside a prompter, an mmpose loss inside an mmpose head)
+    are built here, whatever scope the caller runs in.
+    """
+    from mmengine.registry import DefaultScope
+    with DefaultScope.overwrite_default_scope(registry.scope):
+        return registry.build(cfg, **kwargs)

@@ -341,3 +341,20 @@ def test_head_pool_and_sdl_slot():
     assert cls_score.shape == (2, CLASSES)
     head.eval()
     torch.testing.assert_close(head(x), head.fc_cls(x.mean(2)))
+
+
+@pytest.mark.parametrize('foreign_scope', ['mmpose', 'mmpretrain'])
+def test_nested_parts_build_under_a_foreign_default_scope(
+        repo_root, foreign_scope):
+    """A Runner of another codebase (e.g. the demo's mmpose landmark run) may
+    have left its default scope behind: parts built inside the model
+    (TMA in each MCP, the SDL loss in the head, the mmpose landmark model)
+    must still come from their own registries."""
+    from s2d_mm.registry import MMACTION_MODELS, build_in_scope
+    cfg = tiny_video_cfg(repo_root)
+    cfg.model.cls_head.loss_sdl = dict(
+        type='EmotionAnchorsSDL', num_classes=CLASSES, feat_dim=32)
+    with DefaultScope.overwrite_default_scope(foreign_scope):
+        model = build_in_scope(MMACTION_MODELS, cfg.model)
+    assert isinstance(model.backbone.prompters[1].tma, TemporalModelingAdapter)
+    assert type(model.cls_head.loss_sdl).__name__ == 'EmotionAnchorsSDL'

@@ -16,7 +16,7 @@ import torch
 import torch.nn as nn
 from mmengine.model import BaseModule
 
-from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, register_in
+from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, build_in_scope, register_in
 
 
 @register_in(MMACTION_MODELS, MMPRETRAIN_MODELS)
@@ -60,7 +60,7 @@ class MultiViewComplementaryPrompter(BaseModule):
             tma = dict(tma)
             tma.setdefault('type', 'TemporalModelingAdapter')
             tma.setdefault('embed_dims', embed_dims)
-            self.tma = MMACTION_MODELS.build(tma)
+            self.tma = build_in_scope(MMACTION_MODELS, tma)
         self._init_prompter()
 
     def _init_prompter(self):

@@ -36,7 +36,7 @@ from mmpose.models.heads.base_head import BaseHead
 from mmpose.registry import KEYPOINT_CODECS
 from torch import Tensor
 
-from s2d_mm.registry import MMPOSE_MODELS
+from s2d_mm.registry import MMPOSE_MODELS, build_in_scope
 
 __all__ = [
     'MobileFaceNet', 'MobileFaceNetHead', 'convert_mobilefacenet_state_dict'
@@ -321,9 +321,9 @@ class MobileFaceNetHead(RegressionHead):
         BaseHead.__init__(self, init_cfg)
         self.in_channels = in_channels
         self.num_joints = num_joints
-        self.loss_module = MMPOSE_MODELS.build(loss)
+        self.loss_module = build_in_scope(MMPOSE_MODELS, loss)
         self.decoder = (
-            KEYPOINT_CODECS.build(decoder) if decoder is not None else None)
+            build_in_scope(KEYPOINT_CODECS, decoder) if decoder is not None else None)
         self.output_layer = GDC(in_channels, num_joints * 2, feat_size)
 
     def forward(self, feats: Tuple[Tensor]) -> Tensor:

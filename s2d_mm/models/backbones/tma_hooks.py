@@ -35,7 +35,7 @@ import torch.nn as nn
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule, ModuleList
 
-from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS
+from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, build_in_scope
 from s2d_mm.utils.config_compat import patch_external_config_lookup
 
 # Configs using this module inherit mmaction2 configs (``mmaction::``),
@@ -62,7 +62,7 @@ class BlockTemporalAdapter(BaseModule):
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
         cfg = dict(type='TemporalModelingAdapter', embed_dims=embed_dims)
         cfg.update(tma)
-        self.tma = MMACTION_MODELS.build(cfg)
+        self.tma = build_in_scope(MMACTION_MODELS, cfg)
         self.layout = layout
         self.num_prefix = num_prefix_tokens
         self.current_frames = None  # set by TemporalAdapterSet per forward
@@ -215,7 +215,7 @@ def inject_temporal_adapters(backbone: nn.Module,
 
 def _build_with_tmas(registry, backbone_type: str, tma_args: dict,
                      kwargs: dict) -> nn.Module:
-    backbone = registry.build(dict(type=backbone_type, **kwargs))
+    backbone = build_in_scope(registry, dict(type=backbone_type, **kwargs))
     return inject_temporal_adapters(backbone, **tma_args)
 
 

@@ -7,7 +7,7 @@ from mmaction.models.heads import BaseHead
 from mmaction.utils import SampleList
 from mmengine.model.weight_init import trunc_normal_
 
-from s2d_mm.registry import MMACTION_MODELS, register_in
+from s2d_mm.registry import MMACTION_MODELS, build_in_scope, register_in
 
 FeatType = Union[torch.Tensor, Sequence[torch.Tensor]]
 
@@ -55,7 +55,7 @@ class S2DHead(BaseHead):
         self.dropout = nn.Dropout(p=dropout_ratio) if dropout_ratio else None
         self.fc_cls = nn.Linear(in_channels, num_classes)
         self.loss_sdl = (
-            MMACTION_MODELS.build(loss_sdl) if loss_sdl is not None else None)
+            build_in_scope(MMACTION_MODELS, loss_sdl) if loss_sdl is not None else None)
 
     def init_weights(self) -> None:
         """Trunc-normal classifier, zero bias."""
