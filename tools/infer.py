@@ -171,6 +171,12 @@ def main(argv=None):
 
 def _show(frames, name, fps):
     import cv2
+    if sys.platform.startswith('linux') and not (
+            os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY')):
+        # OpenCV's GUI would abort the process without a display
+        print('--show: no display available; use --out-video instead',
+              file=sys.stderr)
+        return
     try:
         for f in frames:
             cv2.imshow(name, f)

@@ -121,3 +121,13 @@ def test_bad_input_path(setup, capsys):
                      str(setup['root'] / 'missing.mp4')])
     assert rc == 2
     assert 'input not found' in capsys.readouterr().err
+
+
+def test_show_without_display_does_not_crash(setup, capsys, monkeypatch):
+    monkeypatch.delenv('DISPLAY', raising=False)
+    monkeypatch.delenv('WAYLAND_DISPLAY', raising=False)
+    infer = _load_infer()
+    rc = infer.main([setup['cfg'], setup['ckpt'], setup['frames_dir'],
+                     '--no-detect', '--show'])
+    assert rc == 0
+    assert 'no display' in capsys.readouterr().err
