@@ -26,7 +26,7 @@ class _PatchGridLandmark(nn.Module):
         return self.conv(frames)
 
 
-def _model(dropout=0.5, blending=None, **sdl):
+def _model(dropout=0.5, blending=None, drop_path=0., **sdl):
     sdl_cfg = dict(type='EmotionAnchorsSDL', num_classes=C, feat_dim=D,
                    queue_size=8, topk=2)
     sdl_cfg.update(sdl)
@@ -38,7 +38,7 @@ def _model(dropout=0.5, blending=None, **sdl):
                       feedforward_channels=64),
             img_size=HW, patch_size=8, num_frames=T,
             landmark=dict(type='_RefreshTestLandmark'), landmark_channels=8,
-            tma=dict(ratio=0.25, num_heads=2)),
+            tma=dict(ratio=0.25, num_heads=2), drop_path_rate=drop_path),
         cls_head=dict(type='S2DHead', num_classes=C, in_channels=D,
                       dropout_ratio=dropout, loss_sdl=sdl_cfg),
         data_preprocessor=dict(
@@ -121,6 +121,20 @@ def test_mixed_batch_refreshes_from_unmixed_clips_in_eval_mode():
     feat, score = _eval_feat(model, clean)
     torch.testing.assert_close(sdl.anchor_feats[0, :2], feat[[0, 3]])
     torch.testing.assert_close(sdl.anchor_probs[1, 0], score[1].softmax(0))
+
+
+def test_stochastic_backbone_gets_the_clean_pass():
+    torch.manual_seed(0)
+    model = _model(drop_path=0.5)
+    sdl = model.cls_head.loss_sdl
+    sdl.refresh, sdl.weight = True, 0.
+    model.train()
+    data = model.data_preprocessor(_batch(), True)
+    calls = _count_backbone_calls(model)
+    model(**data, mode='loss')
+    assert len(calls) == 2 and model.training
+    feat, _ = _eval_feat(model, data['inputs'])
+    torch.testing.assert_close(sdl.anchor_feats[0, :2], feat[[0, 3]])
 
 
 def test_release_variant_pushes_post_dropout_train_mode_features():

@@ -2,10 +2,12 @@
 from typing import Optional
 
 import torch
+import torch.nn as nn
 from mmaction.models.recognizers import Recognizer3D
 from mmaction.utils import SampleList
 
 from s2d_mm.registry import MMACTION_MODELS, register_in
+
 from .view_dedup import expand_views, unique_views
 
 
@@ -26,7 +28,8 @@ class S2DRecognizer(Recognizer3D):
     - batch not mixed: the training forward's own pooled features are
       reused (the frozen ViT has no dropout or drop-path, so they equal the
       eval-mode features) and the logits are recomputed from them by the
-      classifier without dropout; no extra pass;
+      classifier without dropout; no extra pass (a backbone configured with
+      active dropout / drop-path gets the clean eval-mode pass instead);
     - batch mixed (mixup/cutmix): :class:`S2DDataPreprocessor` hands over
       ``unmixed_inputs`` / ``unmixed_labels`` and one extra no-grad forward
       runs on them, in eval mode by default.
@@ -82,9 +85,27 @@ class S2DRecognizer(Recognizer3D):
         losses.update(loss_aux)
         sdl = getattr(self.cls_head, 'loss_sdl', None)
         if sdl is not None and getattr(sdl, 'refresh', False):
+            if (unmixed_inputs is None and sdl.refresh_eval
+                    and self._backbone_is_stochastic()):
+                # train-mode features differ from eval-mode ones: pay for
+                # the clean pass instead of reusing them
+                unmixed_inputs = inputs
             self.refresh_anchors(feats, data_samples, unmixed_inputs,
                                  unmixed_labels)
         return losses
+
+    def _backbone_is_stochastic(self) -> bool:
+        """Whether the backbone, as it is in train mode now, has active
+        dropout or drop-path (then its training features are not the
+        eval-mode features the clean SDL refresh needs)."""
+        for m in self.backbone.modules():
+            if not m.training:
+                continue
+            p = m.p if isinstance(m, nn.Dropout) else getattr(
+                m, 'drop_prob', 0.)
+            if p:
+                return True
+        return False
 
     @torch.no_grad()
     def refresh_anchors(self,
@@ -99,8 +120,7 @@ class S2DRecognizer(Recognizer3D):
         sdl = head.loss_sdl
         if unmixed_inputs is not None:
             if unmixed_labels is None:
-                raise ValueError('S2DRecognizer: unmixed_inputs given '
-                                 'without unmixed_labels')
+                unmixed_labels = self._hard_labels(data_samples, feats)
             labels = unmixed_labels
             was_training = self.training
             if sdl.refresh_eval:
@@ -112,15 +132,7 @@ class S2DRecognizer(Recognizer3D):
                 if sdl.refresh_eval:
                     self.train(was_training)
         else:
-            labels = [s.gt_labels.item for s in data_samples]
-            labels = torch.stack(labels).to(inputs_device(feats))
-            if labels.dim() > 1 and labels.shape[-1] > 1:
-                raise ValueError(
-                    'S2DRecognizer: the SDL anchor refresh got soft (mixed) '
-                    'labels but no un-mixed batch; use '
-                    "data_preprocessor=dict(type='S2DDataPreprocessor', "
-                    'blending=...) so that the clips before mixup/cutmix are '
-                    'kept')
+            labels = self._hard_labels(data_samples, feats)
         feat = head.pool(feats).detach()
         # Release variant: dropout (train mode) applies to the pushed
         # prediction and, for 'post_dropout', to the pushed feature.
@@ -131,6 +143,21 @@ class S2DRecognizer(Recognizer3D):
         if sdl.feat_source == 'post_dropout':
             feat = dropped
         sdl.update(feat, cls_score, labels.reshape(-1).long())
+
+
+    @staticmethod
+    def _hard_labels(data_samples: SampleList, feats) -> torch.Tensor:
+        """Hard ground-truth labels ``(B,)`` of the data samples."""
+        labels = [s.gt_labels.item for s in data_samples]
+        labels = torch.stack(labels).to(inputs_device(feats))
+        if labels.dim() > 1 and labels.shape[-1] > 1:
+            raise ValueError(
+                'S2DRecognizer: the SDL anchor refresh got soft (mixed) '
+                'labels but no un-mixed batch; use '
+                "data_preprocessor=dict(type='S2DDataPreprocessor', "
+                'blending=...) so that the clips before mixup/cutmix are '
+                'kept')
+        return labels.reshape(-1)
 
 
 def inputs_device(feats) -> torch.device:
