@@ -109,3 +109,50 @@ def resolve_config(path: str) -> str:
     raise FileNotFoundError(
         f'config file {path!r} not found (looked in {os.getcwd()!r} and '
         f'{REPO_ROOT!r})')
+
+
+def _replace_str(node, old: str, new: str) -> int:
+    hits = 0
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, str) and value == old:
+                node[key] = new
+                hits += 1
+            else:
+                hits += _replace_str(value, old, new)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            if isinstance(value, str) and value == old:
+                node[i] = new
+                hits += 1
+            else:
+                hits += _replace_str(value, old, new)
+    return hits
+
+
+def propagate_path_variables(cfg: Config, cfg_options: dict) -> Config:
+    """Let ``--cfg-options`` change top-level path variables everywhere.
+
+    Configs name their checkpoints once at the top (``image_stage_ckpt``,
+    ``landmark_ckpt``, ``vit_init_ckpt``) and use the variable further
+    down; mmengine substitutes the value when the file is read. For every
+    top-level string variable given in ``cfg_options``, this replaces the
+    variable's old value wherever it was used, so
+    ``--cfg-options image_stage_ckpt=PATH`` reaches
+    ``model.backbone.init_cfg.checkpoint``. Must be called before the
+    options are merged.
+    """
+    olds = {
+        key: cfg.get(key)
+        for key, value in (cfg_options or {}).items()
+        if '.' not in key and isinstance(value, str)
+        and isinstance(cfg.get(key, None), str)
+    }
+    cfg.merge_from_dict(cfg_options)
+    for key, old in olds.items():
+        new = cfg[key]
+        if new != old:
+            for name in list(cfg.keys()):
+                if name != key:
+                    _replace_str(cfg[name], old, new)
+    return cfg

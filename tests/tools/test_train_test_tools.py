@@ -66,6 +66,19 @@ def test_train_then_test_from_another_directory(tiny_experiment, tmp_path,
     assert len(preds) == len(data['test_labels'])
 
 
+def test_path_variables_reach_their_uses(repo_root):
+    train = load_tool('train')
+    cfg = train.build_config(train.parse_args([
+        'configs/s2d_dfew.py', '--cfg-options', 'image_stage_ckpt=/x/img.pth',
+        'landmark_ckpt=/x/lm.pth', 'fold=4'
+    ]))
+    assert cfg.model.backbone.init_cfg.checkpoint == '/x/img.pth'
+    assert cfg.model.backbone.landmark.checkpoint == '/x/lm.pth'
+    assert cfg.train_dataloader.dataset.fold == 4
+    assert cfg.val_dataloader.dataset.fold == 4
+    assert cfg.test_dataloader.dataset.fold == 4
+
+
 def test_missing_config_names_both_places(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     train = load_tool('train')
