@@ -60,8 +60,7 @@ def build_config(args):
     from mmengine.config import Config
 
     import s2d_mm  # noqa: F401
-    from s2d_mm.engine import (adapt_to_machine, apply_fold,
-                               propagate_path_variables, resolve_config)
+    from s2d_mm.engine import adapt_to_machine, apply_fold, propagate_path_variables, resolve_config
 
     cfg = Config.fromfile(resolve_config(args.config))
     if args.cfg_options is not None:
