@@ -60,10 +60,17 @@ def build_config(args):
     from mmengine.config import Config
 
     import s2d_mm  # noqa: F401
-    from s2d_mm.engine import adapt_to_machine, apply_fold, propagate_path_variables, resolve_config
+    from s2d_mm.engine import (
+        adapt_to_machine,
+        apply_fold,
+        check_fold_options,
+        propagate_path_variables,
+        resolve_config,
+    )
 
     cfg = Config.fromfile(resolve_config(args.config))
     if args.cfg_options is not None:
+        check_fold_options(cfg, args.cfg_options)
         # also rewrites the uses of top-level path variables
         propagate_path_variables(cfg, args.cfg_options)
     apply_fold(cfg)

@@ -24,6 +24,19 @@ def _set_fold(node, fold) -> int:
     return hits
 
 
+def check_fold_options(cfg: Config, cfg_options: dict) -> None:
+    """Refuse per-dataset fold overrides in configs that have the single
+    top-level ``fold`` switch (they would be overwritten by it)."""
+    if cfg.get('fold', None) is None or not cfg_options:
+        return
+    nested = [k for k in cfg_options if k.endswith('.fold')]
+    if nested and 'fold' not in cfg_options:
+        raise ValueError(
+            f'--cfg-options {", ".join(nested)}: this config has a top-level '
+            '`fold` that is copied into every dataset; set the fold with '
+            '--cfg-options fold=K')
+
+
 def apply_fold(cfg: Config) -> Config:
     """Propagate the top-level ``fold`` variable to the datasets.
 

@@ -79,6 +79,14 @@ def test_path_variables_reach_their_uses(repo_root):
     assert cfg.test_dataloader.dataset.fold == 4
 
 
+def test_per_dataset_fold_override_is_refused(tiny_experiment):
+    train = load_tool('train')
+    args = train.parse_args([tiny_experiment[0], '--cfg-options',
+                             'train_dataloader.dataset.fold=2'])
+    with pytest.raises(ValueError, match='set the fold with'):
+        train.build_config(args)
+
+
 def test_missing_config_names_both_places(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     train = load_tool('train')
