@@ -1,5 +1,10 @@
 # Each module adds its import line here when it lands.
 from .hooks import EpochSeedHook, SDLScheduleHook, find_sdl_modules  # noqa: F401
 from .runner_utils import (  # noqa: F401
-    adapt_to_machine, apply_fold, check_fold_options, init_cpu_distributed,
-    propagate_path_variables, resolve_config)
+    adapt_to_machine,
+    apply_fold,
+    check_fold_options,
+    init_cpu_distributed,
+    propagate_path_variables,
+    resolve_config,
+)
