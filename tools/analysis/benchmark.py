@@ -680,7 +680,10 @@ def bench_e2e(args, setup, device, fast, ref, info, res, table):
     ds_fast = build_dataset(info, setup['test_pipeline'], 'test')
     ds_ref = build_dataset(
         info, setup['test_pipeline'], 'test', ref_decode=True)
-    n = len(ds_fast)
+    meta = ds_fast.metainfo
+    n = min(len(ds_fast), args.e2e_videos or len(ds_fast))
+    ds_fast = torch.utils.data.Subset(ds_fast, range(n))
+    ds_ref = torch.utils.data.Subset(ds_ref, range(n))
     dtype = torch.bfloat16 if args.e2e_bf16 else None
     out = dict(videos=n, precision='bf16' if dtype else 'fp32')
     results = {}
@@ -688,11 +691,11 @@ def bench_e2e(args, setup, device, fast, ref, info, res, table):
                                                        ds_ref)):
         # warm-up on one video, then timed passes over the whole split
         run_test(model, torch.utils.data.Subset(ds, [0]), 0, dtype, device,
-                 ds.metainfo)
+                 meta)
         times = []
         for _ in range(args.e2e_repeats):
             sec, preds, scores, metric = run_test(
-                model, ds, args.e2e_workers, dtype, device)
+                model, ds, args.e2e_workers, dtype, device, meta)
             times.append(sec)
         med = sorted(times)[len(times) // 2]
         results[name] = (preds, scores, metric)
@@ -805,7 +808,8 @@ def parse_args(argv=None):
                    help=f'comma-separated subset of {SECTIONS}')
     p.add_argument('--num-classes', type=int, default=7)
     p.add_argument('--warmup', type=int, default=1)
-    p.add_argument('--repeats', type=int, default=3)
+    p.add_argument('--repeats', type=int, default=None,
+                   help='timed runs per figure; default 3 (2 with --tiny)')
     p.add_argument('--train-batch', type=int, default=None,
                    help='default: 2 (tiny / GPU), 1 (full model on CPU)')
     p.add_argument('--train-repeats', type=int, default=None)
@@ -817,6 +821,9 @@ def parse_args(argv=None):
                    help='end-to-end test under bf16 autocast')
     p.add_argument('--test-per-class', type=int, default=None,
                    help='test videos per class of the generated DFEW set')
+    p.add_argument('--e2e-videos', type=int, default=None,
+                   help='test videos timed end to end (default: all with '
+                   '--tiny, 4 otherwise)')
     p.add_argument('--train-per-class', type=int, default=2)
     p.add_argument('--video-frames', type=int, default=None,
                    help='frames per generated video (default: clip length, '
@@ -833,12 +840,16 @@ def parse_args(argv=None):
                    help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     cuda = args.device.startswith('cuda')
+    if args.repeats is None:
+        args.repeats = 2 if args.tiny else 3
     if args.train_batch is None:
         args.train_batch = 2 if (args.tiny or cuda) else 1
     if args.train_repeats is None:
         args.train_repeats = args.repeats if (args.tiny or cuda) else 2
     if args.test_per_class is None:
-        args.test_per_class = 2 if args.tiny else 1
+        args.test_per_class = 1
+    if args.e2e_videos is None and not args.tiny:
+        args.e2e_videos = 4
     if args.data_clips is None:
         args.data_clips = 8 if args.tiny else 16
     unknown = set(args.sections.split(',')) - set(SECTIONS)
