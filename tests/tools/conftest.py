@@ -138,3 +138,12 @@ def _unformatted_config_dumps(monkeypatch):
     import mmengine.config.config as mm_config
     monkeypatch.setattr(mm_config, 'FormatCode',
                         lambda text, **kwargs: (text, None))
+
+
+@pytest.fixture(autouse=True)
+def _restore_determinism():
+    # `--deterministic` switches torch's global deterministic mode on;
+    # later tests in the same process must not inherit it.
+    before = torch.are_deterministic_algorithms_enabled()
+    yield
+    torch.use_deterministic_algorithms(before)
