@@ -98,6 +98,12 @@ def build_config(args):
         if optim_wrapper == 'OptimWrapper':
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if cfg.get('val_dataloader', None) is None and (
+            cfg.get('val_cfg', None) is not None
+            or cfg.get('val_evaluator', None) is not None):
+        # a dataset base without validation (paper protocol) combined with
+        # a schedule that declares the loop: train without validation
+        args.no_validate = True
     if args.no_validate:
         cfg.val_cfg = None
         cfg.val_dataloader = None

@@ -87,6 +87,15 @@ def test_per_dataset_fold_override_is_refused(tiny_experiment):
         train.build_config(args)
 
 
+def test_dataset_without_validation_trains_without_val_loop(tiny_experiment):
+    train = load_tool('train')
+    cfg = train.build_config(train.parse_args([
+        tiny_experiment[0], '--cfg-options', 'val_dataloader=None'
+    ]))
+    assert cfg.val_cfg is None and cfg.val_evaluator is None
+    assert 'val_interval' not in cfg.train_cfg
+
+
 def test_missing_config_names_both_places(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     train = load_tool('train')
