@@ -82,6 +82,11 @@ def build_config(args):
         if cfg.get('fold', None) is not None:
             name = osp.join(name, f'fold{cfg.fold}')
         cfg.work_dir = osp.join('./work_dirs', name)
+    if cfg.get('val_dataloader', None) is None:
+        # a dataset base without validation under a schedule that
+        # declares the loop: testing needs neither
+        cfg.val_cfg = None
+        cfg.val_evaluator = None
     cfg.load_from = args.checkpoint
     cfg.resume = False
 

@@ -94,6 +94,11 @@ def test_dataset_without_validation_trains_without_val_loop(tiny_experiment):
     ]))
     assert cfg.val_cfg is None and cfg.val_evaluator is None
     assert 'val_interval' not in cfg.train_cfg
+    test = load_tool('test')
+    cfg = test.build_config(test.parse_args([
+        tiny_experiment[0], 'x.pth', '--cfg-options', 'val_dataloader=None'
+    ]))
+    assert cfg.val_cfg is None and cfg.val_evaluator is None
 
 
 def test_missing_config_names_both_places(tmp_path, monkeypatch):
