@@ -144,7 +144,6 @@ class S2DRecognizer(Recognizer3D):
             feat = dropped
         sdl.update(feat, cls_score, labels.reshape(-1).long())
 
-
     @staticmethod
     def _hard_labels(data_samples: SampleList, feats) -> torch.Tensor:
         """Hard ground-truth labels ``(B,)`` of the data samples."""
