@@ -30,7 +30,7 @@ import torch
 import torch.nn as nn
 
 __all__ = [
-    'TimingStats', 'time_fn', 'synchronize', 'matmul_rate', 'count_macs',
+    'TimingStats', 'time_fn', 'time_fn_with_probe', 'synchronize', 'matmul_rate', 'count_macs',
     'sdpa_flop_jit', 'PeakMemory', 'cpu_peak_rss_supported', 'format_bytes'
 ]
 
@@ -101,6 +101,39 @@ def time_fn(fn: Callable[[], Any],
         max=max(times),
         n=len(times),
         times=times)
+
+
+def time_fn_with_probe(fn: Callable[[], Any],
+                       probe: Callable[[], float],
+                       warmup: int = 1,
+                       repeats: int = 3,
+                       device: Optional[torch.device] = None
+                       ) -> Tuple[TimingStats, List[float]]:
+    """:func:`time_fn` that calls ``probe()`` (e.g. a GEMM-rate
+    measurement) right before every timed call, so that each timing has a
+    yardstick taken under the same machine load (useful on shared CPUs).
+
+    Returns:
+        tuple: the timing of ``fn`` and the list of probe values.
+    """
+    if repeats < 1:
+        raise ValueError(f'repeats must be >= 1, got {repeats}')
+    for _ in range(warmup):
+        fn()
+    times, probes = [], []
+    for _ in range(repeats):
+        probes.append(probe())
+        synchronize(device)
+        t0 = time.perf_counter()
+        fn()
+        synchronize(device)
+        times.append(time.perf_counter() - t0)
+    return TimingStats(
+        median=statistics.median(times),
+        min=min(times),
+        max=max(times),
+        n=len(times),
+        times=times), probes
 
 
 # --------------------------------------------------------------------------

@@ -68,3 +68,13 @@ def test_cpu_peak_memory_sees_a_large_tensor():
 def test_format_bytes():
     assert format_bytes(1536 * 2**20) == '1.50 GiB'
     assert format_bytes(10) == '10 B'
+
+
+def test_time_fn_with_probe_pairs_each_run():
+    from s2d_mm.utils.benchmark import time_fn_with_probe
+    order = []
+    stats, probes = time_fn_with_probe(
+        lambda: order.append('f'), lambda: order.append('p') or len(order),
+        warmup=1, repeats=3)
+    assert order == ['f', 'p', 'f', 'p', 'f', 'p', 'f']
+    assert probes == [2, 4, 6] and stats.n == 3

@@ -62,6 +62,7 @@ from s2d_mm.utils.benchmark import (  # noqa: E402
     malloc_env_for_memory_runs,
     matmul_rate,
     time_fn,
+    time_fn_with_probe,
 )
 
 SECTIONS = ('machine', 'forward', 'flops', 'train', 'e2e', 'data',
@@ -202,13 +203,32 @@ def default_setup(tiny: bool, num_classes: int) -> Dict[str, Any]:
         dims=dims)
 
 
+def _without_checkpoints(cfg):
+    """Drop pretrained-weight loading from a model config: speed does not
+    depend on the weights, and the benchmark must run without them."""
+    if isinstance(cfg, dict):
+        out = {}
+        for k, v in cfg.items():
+            if k == 'init_cfg' and isinstance(v, dict) and \
+                    v.get('type') == 'Pretrained':
+                continue
+            if k == 'checkpoint' and cfg.get('type') == \
+                    'LandmarkFeatureExtractor':
+                continue
+            out[k] = _without_checkpoints(v)
+        return out
+    if isinstance(cfg, (list, tuple)):
+        return type(cfg)(_without_checkpoints(v) for v in cfg)
+    return cfg
+
+
 def setup_from_config(path: str, tiny: bool,
                       num_classes: int) -> Dict[str, Any]:
     """Model and pipelines from a project config (sizes read from it)."""
     from mmengine.config import Config
     cfg = Config.fromfile(path)
     setup = default_setup(tiny, num_classes)
-    setup['model'] = cfg.model.to_dict()
+    setup['model'] = _without_checkpoints(cfg.model.to_dict())
     bb = setup['model']['backbone']
     setup['frames'] = bb.get('num_frames', setup['frames'])
     img = bb.get('img_size', setup['img'])
@@ -286,11 +306,26 @@ def fmt_stats(stats, items: float = 1., unit: str = '/s') -> str:
 # --------------------------------------------------------------------------
 # sections
 # --------------------------------------------------------------------------
-def bench_machine(args, setup, device, res, table):
+def gemm_shapes(setup, tiny):
     d, t, s = setup['dims'], setup['frames'], setup['img']
     tokens = t * ((s // 16)**2 + 1)
-    big = 512 if args.tiny else 2048
-    shapes = [(big, big, big), (tokens, d, 4 * d)]
+    big = 512 if tiny else 2048
+    return [(big, big, big), (tokens, d, 4 * d)]
+
+
+def gemm_probe(setup, device):
+    """A quick GEMM-rate sample (GFLOP/s, best of both shapes, 2 runs)."""
+    shapes = gemm_shapes(setup, setup['dims'] < 256)
+
+    def probe():
+        return matmul_rate(shapes, device=device, warmup=1,
+                           repeats=2)['gflops']
+
+    return probe
+
+
+def bench_machine(args, setup, device, res, table):
+    shapes = gemm_shapes(setup, args.tiny)
     rate = matmul_rate(
         shapes,
         device=device,
@@ -319,11 +354,23 @@ def bench_forward(args, setup, device, fast, ref, res, table):
                         return test_logits(model, x)
 
                 logits[(name, prec)] = run().float()
-                stats = time_fn(
-                    run,
-                    warmup=args.warmup,
-                    repeats=args.repeats,
-                    device=device)
+                if prec == 'fp32':
+                    # a GEMM-rate sample before every timed forward: the
+                    # fraction of the machine is then taken under the same
+                    # load as the forward (the CPU may be shared)
+                    stats, probes = time_fn_with_probe(
+                        run,
+                        gemm_probe(setup, device),
+                        warmup=args.warmup,
+                        repeats=args.repeats,
+                        device=device)
+                    out[f'{name}_{prec}_gemm_probe_gflops'] = probes
+                else:
+                    stats = time_fn(
+                        run,
+                        warmup=args.warmup,
+                        repeats=args.repeats,
+                        device=device)
                 out[f'{name}_{prec}'] = stats.to_dict()
                 row(table, f'forward {name} {prec}', fmt_stats(
                     stats, unit=' clips/s'), f'{stats.median:.3f} s/clip')
@@ -429,6 +476,19 @@ def bench_flops(args, setup, device, fast, res, table):
             out['reference_fraction_of_matmul_rate'] = a_ref / rate
             row(table, 'reference fp32 forward rate', f'{a_ref:.1f} GFLOP/s',
                 f'{100 * a_ref / rate:.0f}% of measured GEMM rate')
+        for name in ('fast', 'reference'):
+            fwd_n = res['forward'].get(f'{name}_fp32')
+            probes = res['forward'].get(f'{name}_fp32_gemm_probe_gflops')
+            if not (fwd_n and probes):
+                continue
+            fracs = sorted(2 * macs / t / 1e9 / g
+                           for t, g in zip(fwd_n['times'], probes))
+            frac = fracs[len(fracs) // 2]
+            out[f'{name}_fraction_paired'] = frac
+            row(table, f'{name} fp32 forward / GEMM rate, paired',
+                f'{100 * frac:.0f}%',
+                'median over runs of rate / GEMM sample taken just before '
+                '(target >= 90% for fast)')
     res['flops'] = out
 
 
