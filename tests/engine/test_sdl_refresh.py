@@ -4,12 +4,11 @@ import torch
 import torch.nn as nn
 from mmaction.registry import MODELS
 from mmaction.structures import ActionDataSample
-from mmengine.registry import init_default_scope
+from mmengine.registry import DefaultScope
 
 import s2d_mm  # noqa: F401
 
 C, T, HW, D = 3, 4, 32, 32
-init_default_scope('mmaction')
 
 
 @MODELS.register_module(name='_RefreshTestLandmark', force=True)
@@ -44,7 +43,9 @@ def _model(dropout=0.5, blending=None, drop_path=0., **sdl):
         data_preprocessor=dict(
             type='S2DDataPreprocessor', mean=[0.] * 3, std=[1.] * 3,
             format_shape='NCTHW', blending=blending))
-    model = MODELS.build(cfg)
+    # other tests may have made another scope current
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        model = MODELS.build(cfg)
     model.init_weights()
     return model
 

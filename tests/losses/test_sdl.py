@@ -39,10 +39,13 @@ def _bce(logits, target):
 
 def test_registered_in_both_scopes():
     from mmaction.registry import MODELS as A
+    from mmengine.registry import DefaultScope
     from mmpretrain.registry import MODELS as P
     cfg = dict(type='EmotionAnchorsSDL', num_classes=3, feat_dim=4)
-    assert isinstance(A.build(cfg), EmotionAnchorsSDL)
-    assert isinstance(P.build(cfg), EmotionAnchorsSDL)
+    for scope, registry in (('mmaction', A), ('mmpretrain', P)):
+        assert registry.get('EmotionAnchorsSDL') is EmotionAnchorsSDL
+        with DefaultScope.overwrite_default_scope(scope):
+            assert isinstance(registry.build(cfg), EmotionAnchorsSDL)
 
 
 def test_empty_bank_gives_zero_loss_with_graph():
