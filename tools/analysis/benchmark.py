@@ -393,10 +393,16 @@ def bench_forward(args, setup, device, fast, ref, res, table):
                 f'compile {out["compile_s"]:.0f} s')
         if args.plain_vit:
             from mmpretrain.models import VisionTransformer
+
+            from s2d_mm.models.backbones import S2DViT
+            arch = setup['model']['backbone'].get('arch', 'vit-base')
+            if isinstance(arch, str):  # S2D's names, e.g. 'vit-base'
+                arch = dict(S2DViT.arch_zoo[arch.lower()])
             vit = VisionTransformer(
-                arch=setup['model']['backbone']['arch'],
+                arch=arch,
                 img_size=setup['img'],
-                patch_size=16).to(device).eval()
+                patch_size=16).to(device)
+            vit.eval()  # mmpretrain's train() returns None: no chaining
             frames = x.flatten(0, 1).transpose(1, 2).flatten(0, 1)
             stats = time_fn(
                 lambda: vit(frames),
