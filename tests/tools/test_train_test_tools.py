@@ -69,7 +69,7 @@ def test_train_then_test_from_another_directory(tiny_experiment, tmp_path,
 def test_path_variables_reach_their_uses(repo_root):
     train = load_tool('train')
     cfg = train.build_config(train.parse_args([
-        'configs/s2d_dfew.py', '--cfg-options', 'image_stage_ckpt=/x/img.pth',
+        'configs/s2d_dfew_heldout.py', '--cfg-options', 'image_stage_ckpt=/x/img.pth',
         'landmark_ckpt=/x/lm.pth', 'fold=4'
     ]))
     assert cfg.model.backbone.init_cfg.checkpoint == '/x/img.pth'
@@ -77,6 +77,25 @@ def test_path_variables_reach_their_uses(repo_root):
     assert cfg.train_dataloader.dataset.fold == 4
     assert cfg.val_dataloader.dataset.fold == 4
     assert cfg.test_dataloader.dataset.fold == 4
+
+
+@pytest.mark.parametrize('dataset', ['dfew', 'ferv39k', 'mafw'])
+def test_paper_configs_train_on_the_full_split(repo_root, dataset):
+    """Paper protocol: whole training split, last epoch, no validation
+    loop; the _heldout flavour carves its validation part out of the
+    training split, never out of the test split."""
+    train = load_tool('train')
+    paper = train.build_config(train.parse_args([f'configs/s2d_{dataset}.py']))
+    assert paper.train_dataloader.dataset.get('val_split') is None
+    assert paper.val_dataloader is None and paper.val_cfg is None
+    assert not paper.default_hooks.checkpoint.get('save_best')
+
+    held = train.build_config(
+        train.parse_args([f'configs/s2d_{dataset}_heldout.py']))
+    train_ds, val_ds = held.train_dataloader.dataset, held.val_dataloader.dataset
+    assert train_ds.val_split.part == 'train' and val_ds.val_split.part == 'val'
+    assert val_ds.ann_file == train_ds.ann_file
+    assert val_ds.ann_file != held.test_dataloader.dataset.ann_file
 
 
 def test_per_dataset_fold_override_is_refused(tiny_experiment):
