@@ -152,7 +152,18 @@ def main(argv=None):
     else:
         runner = Runner.from_cfg(cfg)
     runner.train()
+    _report_skipped_samples(runner)
     return runner
+
+
+def _report_skipped_samples(runner):
+    """Say at the end how many bad samples `on_bad_sample='skip'` dropped."""
+    dataset = getattr(runner.train_dataloader, 'dataset', None)
+    skipped = getattr(dataset, 'num_skipped', 0)
+    if skipped:
+        runner.logger.warning(
+            f'{skipped} bad training sample(s) were skipped '
+            "(on_bad_sample='skip'); each one is named in the log above")
 
 
 if __name__ == '__main__':

@@ -132,3 +132,27 @@ def test_dist_scripts_are_executable():
         path = osp.join(REPO, 'tools', name)
         assert os.access(path, os.X_OK)
         assert 'torch.distributed.run' in open(path).read()
+
+
+def test_train_reports_skipped_samples_at_the_end(tiny_experiment, tmp_path,
+                                                  capsys):
+    """on_bad_sample='skip': training goes on and the tool ends by saying
+    how many samples were dropped."""
+    import shutil
+    cfg_path, data = tiny_experiment
+    broken_root = tmp_path / 'frames'
+    shutil.copytree(data['frame_root'], broken_root)
+    missing = sorted(p.name for p in broken_root.iterdir())[0]
+    shutil.rmtree(broken_root / missing)  # a frame folder gone missing
+    train = load_tool('train')
+    runner = train.main([
+        cfg_path, '--work-dir', str(tmp_path / 'work'), '--no-validate',
+        '--cfg-options', 'train_cfg.max_epochs=1',
+        f'train_dataloader.dataset.data_prefix.video={broken_root}',
+        'train_dataloader.dataset.on_bad_sample=skip'
+    ])
+    skipped = runner.train_dataloader.dataset.num_skipped
+    assert skipped >= 1
+    out = capsys.readouterr()
+    assert f'{skipped} bad training sample(s) were skipped' in (out.out +
+                                                               out.err)
