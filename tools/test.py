@@ -57,31 +57,11 @@ def _metric_list(evaluator):
 
 
 def build_config(args):
-    from mmengine.config import Config
+    import s2d_mm  # noqa: F401  (registries, safe checkpoint loading)
+    from s2d_mm.engine import adapt_to_machine, load_experiment_config
 
-    import s2d_mm  # noqa: F401
-    from s2d_mm.engine import (
-        adapt_to_machine,
-        apply_fold,
-        check_fold_options,
-        propagate_path_variables,
-        resolve_config,
-    )
-
-    cfg = Config.fromfile(resolve_config(args.config))
-    if args.cfg_options is not None:
-        check_fold_options(cfg, args.cfg_options)
-        # also rewrites the uses of top-level path variables
-        propagate_path_variables(cfg, args.cfg_options)
-    apply_fold(cfg)
-    cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        name = osp.splitext(osp.basename(args.config))[0]
-        if cfg.get('fold', None) is not None:
-            name = osp.join(name, f'fold{cfg.fold}')
-        cfg.work_dir = osp.join('./work_dirs', name)
+    cfg = load_experiment_config(args.config, args.cfg_options, args.launcher,
+                                 args.work_dir)
     if cfg.get('val_dataloader', None) is None:
         # a dataset base without validation under a schedule that
         # declares the loop: testing needs neither
@@ -112,16 +92,9 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = build_config(args)
 
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
+    from s2d_mm.engine import build_runner
 
-    from s2d_mm.engine import init_cpu_distributed
-
-    init_cpu_distributed(args.launcher)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, args.launcher)
     metrics = runner.test()
     uar = next((v for k, v in metrics.items() if k.split('/')[-1] == 'UAR'),
                None)

@@ -66,32 +66,11 @@ def parse_args(argv=None):
 
 
 def build_config(args):
-    from mmengine.config import Config
-
     import s2d_mm  # noqa: F401  (registries, safe checkpoint loading)
-    from s2d_mm.engine import (
-        adapt_to_machine,
-        apply_fold,
-        check_fold_options,
-        propagate_path_variables,
-        resolve_config,
-    )
+    from s2d_mm.engine import adapt_to_machine, load_experiment_config
 
-    cfg = Config.fromfile(resolve_config(args.config))
-    if args.cfg_options is not None:
-        check_fold_options(cfg, args.cfg_options)
-        # also rewrites the uses of top-level path variables
-        propagate_path_variables(cfg, args.cfg_options)
-    apply_fold(cfg)
-    cfg.launcher = args.launcher
-
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        name = osp.splitext(osp.basename(args.config))[0]
-        if cfg.get('fold', None) is not None:
-            name = osp.join(name, f'fold{cfg.fold}')
-        cfg.work_dir = osp.join('./work_dirs', name)
+    cfg = load_experiment_config(args.config, args.cfg_options, args.launcher,
+                                 args.work_dir)
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
@@ -141,16 +120,9 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = build_config(args)
 
-    from mmengine.registry import RUNNERS
-    from mmengine.runner import Runner
+    from s2d_mm.engine import build_runner
 
-    from s2d_mm.engine import init_cpu_distributed
-
-    init_cpu_distributed(args.launcher)
-    if 'runner_type' in cfg:
-        runner = RUNNERS.build(cfg)
-    else:
-        runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg, args.launcher)
     runner.train()
     _report_skipped_samples(runner)
     return runner

@@ -3,8 +3,10 @@ from .hooks import EpochSeedHook, SDLScheduleHook, find_sdl_modules  # noqa: F40
 from .runner_utils import (  # noqa: F401
     adapt_to_machine,
     apply_fold,
+    build_runner,
     check_fold_options,
     init_cpu_distributed,
+    load_experiment_config,
     propagate_path_variables,
     resolve_config,
 )

@@ -1,6 +1,7 @@
 """Config adjustments shared by ``tools/train.py`` and ``tools/test.py``."""
 import os
 import warnings
+from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
@@ -169,3 +170,43 @@ def propagate_path_variables(cfg: Config, cfg_options: dict) -> Config:
                 if name != key:
                     _replace_str(cfg[name], old, new)
     return cfg
+
+
+def load_experiment_config(config: str,
+                           cfg_options: Optional[dict] = None,
+                           launcher: str = 'none',
+                           work_dir: Optional[str] = None) -> Config:
+    """Read an experiment config as ``tools/train.py`` and ``tools/test.py``
+    see it.
+
+    Resolves the path (current directory, then the repository), applies
+    ``--cfg-options`` (top-level path variables reach their uses, ``fold``
+    reaches every dataset), and sets the launcher and the work dir
+    (``--work-dir``, else the config's, else
+    ``work_dirs/<config name>[/fold<k>]``).
+    """
+    cfg = Config.fromfile(resolve_config(config))
+    if cfg_options is not None:
+        check_fold_options(cfg, cfg_options)
+        propagate_path_variables(cfg, cfg_options)
+    apply_fold(cfg)
+    cfg.launcher = launcher
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir', None) is None:
+        name = os.path.splitext(os.path.basename(config))[0]
+        if cfg.get('fold', None) is not None:
+            name = os.path.join(name, f'fold{cfg.fold}')
+        cfg.work_dir = os.path.join('./work_dirs', name)
+    return cfg
+
+
+def build_runner(cfg: Config, launcher: str = 'none'):
+    """The config's runner (``runner_type`` or mmengine's ``Runner``), with
+    the process group set up first when CPU processes run distributed."""
+    from mmengine.registry import RUNNERS
+    from mmengine.runner import Runner
+    init_cpu_distributed(launcher)
+    if 'runner_type' in cfg:
+        return RUNNERS.build(cfg)
+    return Runner.from_cfg(cfg)
