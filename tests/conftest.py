@@ -3,11 +3,6 @@ import os
 import pytest
 import torch
 
-# Two pytest-xdist workers share two cores: one thread each avoids
-# oversubscription that would slow every test several times over.
-if os.environ.get('PYTEST_XDIST_WORKER'):
-    torch.set_num_threads(1)
-
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -28,3 +23,23 @@ def reference_dir():
     if not os.path.isdir(path):
         pytest.fail(f'reference folder not found: {path} (set S2D_REFERENCE_DIR)')
     return os.path.abspath(path)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    # Tiny models on a shared 2-core machine: two OpenMP threads mostly wait
+    # on each other; one thread runs them several times faster.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def _unformatted_config_dumps(monkeypatch):
+    # mmengine's Runner logs and dumps the config through yapf, which costs
+    # more than training the tiny models of the tests; the unformatted text
+    # is the same Python.
+    import mmengine.config.config as mm_config
+    monkeypatch.setattr(mm_config, 'FormatCode',
+                        lambda text, **kwargs: (text, None))

@@ -14,7 +14,7 @@ import os.path as osp
 
 import pytest
 
-from s2d_mm.testing import fake_data
+from s2d_mm.testing import fake_data, tiny_landmark_net
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -23,14 +23,7 @@ EXPERIMENTS = sorted(
     glob.glob(osp.join(REPO, 'configs', 'image', '*.py')) +
     glob.glob(osp.join(REPO, 'configs', 'mix', 's2d_*.py')))
 
-TINY_LANDMARK = dict(
-    type='TopdownPoseEstimator',
-    data_preprocessor=dict(type='PoseDataPreprocessor', mean=[0., 0., 0.],
-                           std=[255., 255., 255.], bgr_to_rgb=False),
-    backbone=dict(type='MobileFaceNet', widen_factor=0.25,
-                  num_blocks=(1, 1, 1), out_indices=(5, )),
-    head=dict(type='MobileFaceNetHead', in_channels=128, num_joints=5,
-              feat_size=2))
+TINY_LANDMARK = tiny_landmark_net()
 D, SIZE, FRAMES = 32, 32, 4
 
 

@@ -8,12 +8,9 @@ import torch
 import s2d_mm  # noqa: F401
 from s2d_mm.models.backbones import LandmarkFeatureExtractor
 from s2d_mm.models.backbones.landmark_cache import LandmarkFeatureCache, frame_keys_from_metainfo
+from s2d_mm.testing import tiny_landmark_net
 
-TINY = dict(
-    type='TopdownPoseEstimator',
-    backbone=dict(type='MobileFaceNet', widen_factor=0.25, num_blocks=(1, 1, 1),
-                  out_indices=(5, )),
-    head=dict(type='MobileFaceNetHead', in_channels=128, num_joints=5, feat_size=4))
+TINY = tiny_landmark_net(feat_size=4, preprocessor=False)
 
 
 class CountingExtractor(torch.nn.Module):

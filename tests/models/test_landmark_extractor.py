@@ -12,16 +12,10 @@ import s2d_mm  # noqa: F401
 from s2d_mm.models.backbones import LandmarkFeatureExtractor
 from s2d_mm.models.backbones.landmark import IMAGENET_MEAN, IMAGENET_STD
 from s2d_mm.registry import MMACTION_MODELS, MMPOSE_MODELS, MMPRETRAIN_MODELS
+from s2d_mm.testing import tiny_landmark_net
 
 # A quarter-width MobileFaceNet on 64 px crops: conv_4 (stage 5) is 32x8x8.
-TINY = dict(
-    type='TopdownPoseEstimator',
-    data_preprocessor=dict(
-        type='PoseDataPreprocessor', mean=[0., 0., 0.], std=[255., 255., 255.],
-        bgr_to_rgb=False),
-    backbone=dict(type='MobileFaceNet', widen_factor=0.25, num_blocks=(1, 1, 1),
-                  out_indices=(5, 8)),
-    head=dict(type='MobileFaceNetHead', in_channels=128, num_joints=5, feat_size=4))
+TINY = tiny_landmark_net(out_indices=(5, 8), feat_size=4)
 
 HRNET_WFLW = ('mmpose::face_2d_keypoint/topdown_heatmap/wflw/'
               'td-hm_hrnetv2-w18_8xb64-60e_wflw-256x256.py')

@@ -3,8 +3,8 @@ import importlib.util
 import os.path as osp
 
 import pytest
-import torch
 
+from s2d_mm.testing import tiny_landmark_net
 from s2d_mm.testing.fake_data import make_fake_dfew
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -17,14 +17,7 @@ custom_imports = dict(imports=['s2d_mm', 's2d_tools_probe'],
                       allow_failed_imports=False)
 fold = 1
 num_classes = 7
-landmark_net = dict(
-    type='TopdownPoseEstimator',
-    data_preprocessor=dict(type='PoseDataPreprocessor', mean=[0., 0., 0.],
-                           std=[255., 255., 255.], bgr_to_rgb=False),
-    backbone=dict(type='MobileFaceNet', widen_factor=0.25,
-                  num_blocks=(1, 1, 1), out_indices=(5, )),
-    head=dict(type='MobileFaceNetHead', in_channels=128, num_joints=5,
-              feat_size=2))
+landmark_net = {landmark_net!r}
 model = dict(
     type='S2DRecognizer',
     backbone=dict(
@@ -101,7 +94,8 @@ def tiny_experiment(tmp_path_factory):
     data = make_fake_dfew(str(root / 'dfew'), num_per_class=2, num_frames=5,
                           size=32, folds=(1, 2), test_per_class=1)
     cfg = root / 'tiny_s2d_dfew.py'
-    cfg.write_text(TINY_CFG.format(repo=REPO, **data))
+    cfg.write_text(
+        TINY_CFG.format(repo=REPO, landmark_net=tiny_landmark_net(), **data))
     return str(cfg), data
 
 
@@ -118,32 +112,3 @@ def load_tool(name):
 @pytest.fixture(autouse=True)
 def _probe_on_path(monkeypatch):
     monkeypatch.syspath_prepend(HERE)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    # On a shared 2-core machine two OpenMP threads mostly wait on each
-    # other; one thread runs these tiny models several times faster.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture(autouse=True)
-def _unformatted_config_dumps(monkeypatch):
-    # The Runner logs and dumps the config through yapf, which costs more
-    # than training these tiny models; the unformatted text is the same
-    # Python.
-    import mmengine.config.config as mm_config
-    monkeypatch.setattr(mm_config, 'FormatCode',
-                        lambda text, **kwargs: (text, None))
-
-
-@pytest.fixture(autouse=True)
-def _restore_determinism():
-    # `--deterministic` switches torch's global deterministic mode on;
-    # later tests in the same process must not inherit it.
-    before = torch.are_deterministic_algorithms_enabled()
-    yield
-    torch.use_deterministic_algorithms(before)
