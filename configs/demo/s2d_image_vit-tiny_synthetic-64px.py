@@ -1,7 +1,7 @@
 # Demo, image stage (SFER): a tiny ViT with Multi-View Complementary
-# Prompters, trained from scratch on single apex frames of the synthetic
-# clips (`static_train.txt`), with the demo landmark network as the MCPs'
-# second view. Its backbone initialises the video stage
+# Prompters, trained from scratch on synthetic still photos (one person each,
+# at the apex of an expression: `static_train.txt`), with the demo landmark
+# network as the MCPs' second view. Its backbone initialises the video stage
 # (`s2d_video_vit-tiny_synthetic-dfew_8x64.py`).
 _base_ = ['../_base_/models/vitmcp_vit-base-p16.py', './_demo_common.py']
 
@@ -29,6 +29,9 @@ train_pipeline = [
     dict(type='RandomResizedCrop', scale={{_base_.img_side}},
          crop_ratio_range=(0.75, 1.0), aspect_ratio_range=(0.9, 1.1)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+    # colours say who the person is, not what they feel
+    dict(type='ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3,
+         hue=0.05),
     dict(type='PackInputs'),
 ]
 test_pipeline = [

@@ -24,7 +24,9 @@ class DemoProgressHook(Hook):
     Args:
         title (str): name of the stage shown before the bar.
         width (int): bar width in characters.
-        stream: where to draw (default ``sys.stdout``).
+        stream: where to draw (default: the process's real standard
+            output, so the bar stays visible while the demo silences the
+            prints of dataset loaders).
 
     Attributes:
         losses (list[tuple]): ``(iteration, loss)`` of every training
@@ -45,7 +47,7 @@ class DemoProgressHook(Hook):
         self._last_val = ''
 
     def _write(self, text):
-        stream = self.stream or sys.stdout
+        stream = self.stream or sys.__stdout__ or sys.stdout
         stream.write('\r' + text)
         stream.flush()
 

@@ -11,7 +11,9 @@
 Used by ``tools/demo/run_demo.py`` and
 ``tools/analysis/demo_tma_ablation.py``.
 """
+import contextlib
 import copy
+import io
 import logging
 import os
 import os.path as osp
@@ -99,9 +101,12 @@ def _run(cfg, work_dir, title, test=True):
     cfg.custom_hooks = list(cfg.get('custom_hooks', []) or []) + [hook]
     runner = Runner.from_cfg(cfg)
     _quiet_console(runner)
-    runner.train()
+    # annotation loaders (pycocotools) print to stdout; the bar draws on
+    # the real stdout
+    with contextlib.redirect_stdout(io.StringIO()):
+        runner.train()
+        metrics = runner.test() if test else {}
     bar = [h for h in runner.hooks if type(h).__name__ == 'DemoProgressHook']
-    metrics = runner.test() if test else {}
     return runner, bar[0], metrics
 
 

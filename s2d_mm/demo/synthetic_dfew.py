@@ -9,9 +9,13 @@ Layout written under ``root`` (the same files DFEW's loaders read)::
         test_set_1.csv
         landmarks/00001.npz              # per clip: landmarks (T, 68, 2), ...
         landmarks/train.json             # 300-W style COCO keypoint files
-        landmarks/test.json              #   (mmpose ``Face300WDataset``)
-        static_train.txt                 # single frames for the image
-        static_test.txt                  #   stage: '<clip>/<frame>.jpg label'
+        landmarks/test.json              #   (mmpose ``Face300WDataset``):
+                                         #   train = the still photos,
+                                         #   test = frames of test clips
+        static/{train,test}/000001.jpg   # still photos of other people at
+                                         #   the apex of an expression
+        static_train.txt                 # for the image stage (SFER):
+        static_test.txt                  #   'static/train/000001.jpg label'
         meta.json                        # classes, label base, seed, ...
 
 Clip names are zero-padded ids like DFEW's. Labels follow DFEW's class order;
@@ -41,7 +45,7 @@ from .face_model import (
     render_face,
 )
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2
 
 
 def render_clip(class_name, rng, num_frames=16, img_size=(112, 112),
@@ -132,7 +136,7 @@ def _coco_entry(image_id, file_name, lms, img_size):
 
 def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
                      seed=0, test_fraction=0.25, label_base=1,
-                     landmark_stride=2, static_frames_per_clip=3,
+                     landmark_stride=2, stills_per_class=150,
                      jpeg_quality=92, progress=True):
     """Write the synthetic dataset under ``root`` (see module docstring).
 
@@ -146,11 +150,16 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
         test_fraction (float): share of each class put in the test split.
         label_base (int): 1 writes labels 1..7 (official DFEW files),
             0 writes 0..6 (S2D release copies).
-        landmark_stride (int): every how many frames a frame enters the COCO
-            landmark annotation files (per-clip ``.npz`` files hold all).
-        static_frames_per_clip (int): frames of each clip listed in
-            ``static_{train,test}.txt`` (the most intense ones) for the image
-            stage, with 0-based labels (mmpretrain's ``CustomDataset``).
+        landmark_stride (int): every how many frames a frame of a test clip
+            enters ``landmarks/test.json`` (per-clip ``.npz`` files hold all
+            frames). ``landmarks/train.json`` lists the still photos (people
+            who appear in no clip, as a face-alignment dataset would be), or
+            the training clips' frames when there are no stills.
+        stills_per_class (int): still images per class for the image stage
+            (like a static FER dataset: each of a new person at the apex of
+            the expression), listed in ``static_train.txt`` with 0-based
+            labels (mmpretrain's ``CustomDataset``); a quarter as many more
+            go to ``static_test.txt``.
         jpeg_quality (int): JPEG quality of the frames.
         progress (bool): show an mmengine progress bar.
 
@@ -180,7 +189,6 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
         from mmengine.utils import ProgressBar
         bar = ProgressBar(total)
     rows = dict(train=[], test=[])
-    static = dict(train=[], test=[])
     coco = {s: dict(images=[], annotations=[]) for s in ('train', 'test')}
     params = [int(cv2.IMWRITE_JPEG_QUALITY), int(jpeg_quality)]
     for k, name, label, split in jobs:
@@ -190,7 +198,8 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
         os.makedirs(clip_dir, exist_ok=True)
         for i, frame in enumerate(clip['frames']):
             cv2.imwrite(osp.join(clip_dir, f'{i + 1:05d}.jpg'), frame, params)
-            if i % landmark_stride == 0:
+            if i % landmark_stride == 0 and (split == 'test'
+                                              or stills_per_class <= 0):
                 image_id = k * num_frames + i + 1
                 img, ann = _coco_entry(image_id, f'{name}/{i + 1:05d}.jpg',
                                        clip['landmarks'][i], size)
@@ -200,14 +209,15 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
                  landmarks=clip['landmarks'], intensity=clip['intensity'],
                  label=np.int64(label))
         rows[split].append((name, label + label_base))
-        # apex frames (stable sort: ties keep the earliest frames)
-        apex = np.argsort(-clip['intensity'], kind='stable')
-        for i in sorted(apex[:static_frames_per_clip]):
-            static[split].append(f'{name}/{i + 1:05d}.jpg {label}')
         if bar is not None:
             bar.update()
     if bar is not None:
         print()
+
+    n_stills = dict(train=stills_per_class,
+                    test=max(1, stills_per_class // 4))
+    if stills_per_class > 0:
+        coco['train'] = _write_stills(root, n_stills, size, seed, params)
 
     for split in ('train', 'test'):
         with open(osp.join(root, f'{split}_set_1.csv'), 'w',
@@ -220,8 +230,6 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
                                      supercategory='face')])
         with open(osp.join(root, 'landmarks', f'{split}.json'), 'w') as f:
             json.dump(data, f)
-        with open(osp.join(root, f'static_{split}.txt'), 'w') as f:
-            f.write('\n'.join(static[split]) + '\n')
 
     meta = dict(
         description=('SYNTHETIC procedurally rendered faces (not real '
@@ -240,11 +248,68 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
         img_size=img_size,
         landmark_layout='300W-68',
         landmark_stride=landmark_stride,
-        static_frames_per_clip=static_frames_per_clip,
+        num_stills=dict(train=7 * n_stills['train'],
+                        test=7 * n_stills['test']) if stills_per_class else 0,
         face_identity_fields=list(asdict(FaceIdentity()).keys()))
     with open(osp.join(root, 'meta.json'), 'w') as f:
         json.dump(meta, f, indent=2)
     return meta
+
+
+def render_still(class_name, rng, img_size=(112, 112)):
+    """One photo of a new person at the apex of ``class_name`` (for the
+    image stage). Surprise and Fear stills come from the same distribution,
+    as their clips differ only by motion.
+
+    Returns:
+        tuple: the BGR image ``(H, W, 3)`` and its landmarks ``(68, 2)``.
+    """
+    config, _ = EXPRESSIONS[class_name]
+    ident = FaceIdentity.sample(rng)
+    h, w = img_size
+    level = rng.uniform(0.6, 1.0)
+    acts = {k: v * level for k, v in config.items()}
+    if rng.random() < 0.1:
+        acts['blink'] = 1.0 - acts.get('eye_widen', 0.0)
+    acts['jaw_drop'] = min(1.0, acts.get('jaw_drop', 0.0) +
+                           rng.uniform(0, 0.25) * (rng.random() < 0.3))
+    scale = rng.uniform(0.5, 0.66) * min(h, w)
+    placement = Placement(
+        cx=w / 2 + rng.uniform(-0.06, 0.06) * w,
+        cy=h / 2 - 0.07 * scale + rng.uniform(-0.06, 0.06) * h,
+        scale=scale, roll=rng.normal(0, 0.06),
+        yaw=float(np.clip(rng.normal(0, 0.15), -0.4, 0.4)),
+        light_dir=rng.uniform(0, 2 * np.pi),
+        light_strength=rng.uniform(0.0, 0.7), gain=rng.uniform(0.75, 1.2),
+        noise=rng.uniform(1.0, 6.0))
+    lms = place_landmarks(apply_actions(ident.neutral_landmarks(), acts),
+                          placement)
+    return render_face((h, w), ident, lms, placement, rng), lms
+
+
+def _write_stills(root, n_stills, size, seed, params):
+    """``static/{split}/*.jpg`` and ``static_{split}.txt``; returns the
+    COCO landmark entries of the training stills."""
+    coco = dict(images=[], annotations=[])
+    for s_idx, split in enumerate(('train', 'test')):
+        folder = osp.join(root, 'static', split)
+        os.makedirs(folder, exist_ok=True)
+        lines = []
+        for k in range(n_stills[split] * len(DFEW_CLASSES)):
+            label = k % len(DFEW_CLASSES)
+            rng = np.random.default_rng([seed, 2 << 30, s_idx, k])
+            img, lms = render_still(DFEW_CLASSES[label], rng, size)
+            name = f'{k + 1:06d}.jpg'
+            cv2.imwrite(osp.join(folder, name), img, params)
+            lines.append(f'static/{split}/{name} {label}')
+            if split == 'train':
+                image, ann = _coco_entry(10_000_000 + k,
+                                         f'static/train/{name}', lms, size)
+                coco['images'].append(image)
+                coco['annotations'].append(ann)
+        with open(osp.join(root, f'static_{split}.txt'), 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+    return coco
 
 
 def render_scene_clip(class_name, seed, num_frames=16, img_size=(240, 320),

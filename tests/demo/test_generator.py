@@ -12,7 +12,8 @@ from s2d_mm.demo import DFEW_CLASSES, generate_dataset
 from s2d_mm.demo.expressions import actions_per_frame, intensity_curve
 from s2d_mm.demo.face_model import NUM_LANDMARKS, apply_actions, canonical_landmarks
 
-TINY = dict(clips_per_class=2, num_frames=4, img_size=48, progress=False)
+TINY = dict(clips_per_class=2, num_frames=4, img_size=48, stills_per_class=4,
+            progress=False)
 
 
 def _hashes(root):
@@ -60,6 +61,12 @@ def test_layout_and_labels(tiny_root):
     # every class in both splits, labels 1..7, names unique
     for split in rows:
         assert sorted({lab for _, lab in rows[split]}) == list(range(1, 8))
+    # still photos for the image stage: 0-based labels, files exist
+    for split, n in (('train', 4), ('test', 1)):
+        lines = open(osp.join(tiny_root, f'static_{split}.txt')).read().split()
+        files, labels = lines[0::2], [int(x) for x in lines[1::2]]
+        assert len(files) == 7 * n and sorted(set(labels)) == list(range(7))
+        assert all(osp.isfile(osp.join(tiny_root, f)) for f in files)
     names = [n for s in rows for n, _ in rows[s]]
     assert len(names) == len(set(names)) == 14
     for name, lab in rows['train'] + rows['test']:
@@ -104,14 +111,21 @@ def test_landmark_annotations_read_by_mmpose(tiny_root):
     from mmengine.registry import init_default_scope
     from mmpose.registry import DATASETS
     init_default_scope('mmpose')
-    ds = DATASETS.build(
-        dict(type='Face300WDataset', data_root=tiny_root,
-             ann_file='landmarks/train.json', data_prefix=dict(img=''),
-             pipeline=[], test_mode=False))
-    # landmark_stride 2 of 4 frames -> 2 frames per training clip
-    assert len(ds) == 7 * 2
-    info = ds.get_data_info(0)
+    build = lambda ann: DATASETS.build(  # noqa: E731
+        dict(type='Face300WDataset', data_root=tiny_root, ann_file=ann,
+             data_prefix=dict(img=''), pipeline=[], test_mode=False))
+    # training: the 4 x 7 still photos (people absent from every clip)
+    train = build('landmarks/train.json')
+    assert len(train) == 28
+    assert all('static' + os.sep + 'train' in train.get_data_info(i)['img_path']
+               for i in range(len(train)))
+    # test: landmark_stride 2 of 4 frames -> 2 frames of each test clip
+    test = build('landmarks/test.json')
+    assert len(test) == 7 * 2
+    info = test.get_data_info(0)
     name, frame = info['img_path'].split(os.sep)[-2:]
+    test_names = open(osp.join(tiny_root, 'test_set_1.csv')).read()
+    assert name in test_names
     npz = np.load(osp.join(tiny_root, 'landmarks', name + '.npz'))
     k = int(frame.split('.')[0]) - 1
     np.testing.assert_allclose(info['keypoints'][0], npz['landmarks'][k],

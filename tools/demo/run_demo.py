@@ -95,20 +95,21 @@ def main(argv=None):
           f'[{time.time() - t:.0f}s]')
 
     _step(2, 'Training the landmark network (mmpose MobileFaceNet, 68 '
-          'landmarks)')
+          'landmarks) on still photos')
     lm = stages.train_landmark(data_root, osp.join(work, 'landmark'),
                                epochs=args.landmark_epochs)
-    print(f'  held-out frames: NME {lm["NME"]:.4f} (inter-ocular), mean '
+    print(f'  frames of the test clips: NME {lm["NME"]:.4f} (inter-ocular), mean '
           f'error {lm["EPE"]:.2f} px on {meta["img_size"]}-px frames  '
           f'[{lm["seconds"]:.0f}s]')
 
     _step(3, 'Image stage: ViT + Multi-View Complementary Prompters on '
-          'single frames')
+          'still photos')
     img = stages.train_image_stage(data_root, osp.join(work, 'image'),
                                    lm['checkpoint'],
                                    epochs=args.image_epochs)
-    print(f'  single apex frames of the test clips: UAR {img["UAR"]:.1f}% '
-          f'WAR {img["WAR"]:.1f}%  [{img["seconds"]:.0f}s]')
+    print(f'  held-out stills: UAR {img["UAR"]:.1f}% WAR {img["WAR"]:.1f}% '
+          '(Surprise and Fear stills are alike)  '
+          f'[{img["seconds"]:.0f}s]')
 
     _step(4, 'Video stage: + Temporal-Modeling Adapters, temporal '
           'embedding, SDL (DFEWDataset)')
