@@ -30,7 +30,8 @@ import torch
 import torch.nn as nn
 
 __all__ = [
-    'TimingStats', 'time_fn', 'time_fn_with_probe', 'synchronize', 'matmul_rate', 'count_macs',
+    'TimingStats', 'time_fn', 'time_fn_with_probe', 'time_interleaved',
+    'synchronize', 'matmul_rate', 'count_macs',
     'sdpa_flop_jit', 'PeakMemory', 'cpu_peak_rss_supported', 'format_bytes'
 ]
 
@@ -134,6 +135,48 @@ def time_fn_with_probe(fn: Callable[[], Any],
         max=max(times),
         n=len(times),
         times=times), probes
+
+
+def time_interleaved(fns: Dict[str, Callable[[], Any]],
+                     warmup: int = 1,
+                     repeats: int = 3,
+                     device: Optional[torch.device] = None,
+                     probe: Optional[Callable[[], float]] = None
+                     ) -> Tuple[Dict[str, TimingStats], Dict[str, List]]:
+    """Time several callables in round-robin order.
+
+    Every round runs each callable once (after ``warmup`` rounds), so a
+    change of machine load during the measurement (a shared CPU) hits all
+    of them alike and their ratios stay meaningful. With ``probe`` (e.g. a
+    GEMM-rate sample), ``probe()`` runs right before every timed call and
+    its values are returned per name.
+
+    Returns:
+        tuple: ``{name: TimingStats}`` and ``{name: [probe values]}``.
+    """
+    if repeats < 1:
+        raise ValueError(f'repeats must be >= 1, got {repeats}')
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times = {name: [] for name in fns}
+    probes = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            if probe is not None:
+                probes[name].append(probe())
+            synchronize(device)
+            t0 = time.perf_counter()
+            fn()
+            synchronize(device)
+            times[name].append(time.perf_counter() - t0)
+    stats = {
+        name: TimingStats(
+            median=statistics.median(t), min=min(t), max=max(t), n=len(t),
+            times=t)
+        for name, t in times.items()
+    }
+    return stats, probes
 
 
 # --------------------------------------------------------------------------

@@ -78,3 +78,13 @@ def test_time_fn_with_probe_pairs_each_run():
         warmup=1, repeats=3)
     assert order == ['f', 'p', 'f', 'p', 'f', 'p', 'f']
     assert probes == [2, 4, 6] and stats.n == 3
+
+
+def test_time_interleaved_round_robin():
+    from s2d_mm.utils.benchmark import time_interleaved
+    order = []
+    stats, probes = time_interleaved(
+        dict(a=lambda: order.append('a'), b=lambda: order.append('b')),
+        warmup=1, repeats=2, probe=lambda: order.append('p') or 1.)
+    assert order == ['a', 'b', 'p', 'a', 'p', 'b', 'p', 'a', 'p', 'b']
+    assert stats['a'].n == stats['b'].n == 2 and probes['a'] == [1., 1.]

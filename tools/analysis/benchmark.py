@@ -62,8 +62,9 @@ from s2d_mm.utils.benchmark import (  # noqa: E402
     malloc_env_for_memory_runs,
     matmul_rate,
     time_fn,
-    time_fn_with_probe,
+    time_interleaved,
 )
+from s2d_mm.utils.cpu_allocator import keep_freed_memory  # noqa: E402
 
 SECTIONS = ('machine', 'forward', 'flops', 'train', 'e2e', 'data',
             'landmark_cache')
@@ -343,37 +344,36 @@ def bench_forward(args, setup, device, fast, ref, res, table):
     x = clip_batch(setup, 1, 1, device)
     out = {}
     logits = {}
+    precisions = [('fp32', None)]
+    if args.bf16:
+        precisions.append(('bf16', torch.bfloat16))
     with torch.no_grad():
-        for name, model in (('fast', fast), ('reference', ref)):
-            for prec, dtype in (('fp32', None), ('bf16', torch.bfloat16)):
-                if prec == 'bf16' and not args.bf16:
-                    continue
+        for prec, dtype in precisions:
+            fns = {}
+            for name, model in (('fast', fast), ('reference', ref)):
 
                 def run(model=model, dtype=dtype):
                     with autocast(device, dtype):
                         return test_logits(model, x)
 
                 logits[(name, prec)] = run().float()
-                if prec == 'fp32':
-                    # a GEMM-rate sample before every timed forward: the
-                    # fraction of the machine is then taken under the same
-                    # load as the forward (the CPU may be shared)
-                    stats, probes = time_fn_with_probe(
-                        run,
-                        gemm_probe(setup, device),
-                        warmup=args.warmup,
-                        repeats=args.repeats,
-                        device=device)
-                    out[f'{name}_{prec}_gemm_probe_gflops'] = probes
-                else:
-                    stats = time_fn(
-                        run,
-                        warmup=args.warmup,
-                        repeats=args.repeats,
-                        device=device)
-                out[f'{name}_{prec}'] = stats.to_dict()
-                row(table, f'forward {name} {prec}', fmt_stats(
-                    stats, unit=' clips/s'), f'{stats.median:.3f} s/clip')
+                fns[name] = run
+            # fast and reference alternate run by run, and in fp32 a GEMM
+            # rate sample precedes every run: load changes of a shared CPU
+            # hit both paths and the yardstick alike
+            stats, probes = time_interleaved(
+                fns,
+                warmup=args.warmup,
+                repeats=args.repeats,
+                device=device,
+                probe=gemm_probe(setup, device) if prec == 'fp32' else None)
+            for name in fns:
+                out[f'{name}_{prec}'] = stats[name].to_dict()
+                if probes[name]:
+                    out[f'{name}_{prec}_gemm_probe_gflops'] = probes[name]
+                row(table, f'forward {name} {prec}',
+                    fmt_stats(stats[name], unit=' clips/s'),
+                    f'{stats[name].median:.3f} s/clip')
         if args.compile:
             compiled = copy.deepcopy(fast)
             compiled.backbone = torch.compile(compiled.backbone)
@@ -554,25 +554,31 @@ def bench_train(args, setup, device, fast, ref, res, table):
     if has_cp:
         variants.append(('fast+checkpointing', fast, True))
     variants.append(('reference', ref, False))
+    fns = {}
     for name, model, cp in variants:
         model.load_state_dict(state)
-        _set_cp(model, cp)
         _prime_sdl(model, setup, device)
-        model.train()
         params = [p for p in model.parameters() if p.requires_grad]
         optim = torch.optim.AdamW(params, lr=1e-5)
-        stats = time_fn(
-            lambda model=model, optim=optim: _train_step(
-                model, optim, inputs, samples),
-            warmup=args.warmup,
-            repeats=args.train_repeats,
-            device=device)
-        out[name] = stats.to_dict()
-        row(table, f'train {name} (batch {b})', fmt_stats(stats,
-                                                          unit=' it/s'),
-            f'{stats.median:.2f} s/it')
-        del optim
-        model.eval()
+
+        def step(model=model, optim=optim, cp=cp):
+            _set_cp(model, cp)
+            model.train()
+            _train_step(model, optim, inputs, samples)
+
+        fns[name] = step
+    # variants alternate step by step (shared CPUs: same load for all)
+    stats, _ = time_interleaved(
+        fns, warmup=args.warmup, repeats=args.train_repeats, device=device)
+    for name in fns:
+        out[name] = stats[name].to_dict()
+        row(table, f'train {name} (batch {b})',
+            fmt_stats(stats[name], unit=' it/s'),
+            f'{stats[name].median:.2f} s/it')
+    del fns
+    fast.eval()
+    ref.eval()
+    _set_cp(fast, False)
     out['speedup_vs_reference'] = (
         out['reference']['median'] / out['fast']['median'])
     row(table, 'train speed-up fast/reference',
@@ -901,6 +907,10 @@ def parse_args(argv=None):
     p.add_argument('--compile', action='store_true',
                    help='also time the forward under torch.compile')
     p.add_argument('--threads', type=int, default=None)
+    p.add_argument('--no-keep-freed-memory', dest='keep_freed_memory',
+                   action='store_false',
+                   help='leave glibc malloc at its defaults (see '
+                   's2d_mm/utils/cpu_allocator.py)')
     p.add_argument('--json', help='write all figures to this JSON file')
     p.add_argument('--memory-worker', action='store_true',
                    help=argparse.SUPPRESS)
@@ -940,6 +950,10 @@ def main(argv=None):
     if args.memory_worker:
         memory_worker(args, setup, device)
         return
+    # Both paths run in this process, so both get this; it removes the page
+    # faults of re-allocating large activations on every forward.
+    kept = (device.type == 'cpu' and args.keep_freed_memory
+            and keep_freed_memory())
     sections = args.sections.split(',')
     res: Dict[str, Any] = dict(
         config=args.config or ('tiny' if args.tiny else
@@ -948,11 +962,12 @@ def main(argv=None):
         torch=torch.__version__,
         threads=torch.get_num_threads(),
         cpu_count=os.cpu_count(),
-        load_avg_start=os.getloadavg() if hasattr(os, 'getloadavg') else None)
+        load_avg_start=os.getloadavg() if hasattr(os, 'getloadavg') else None,
+        keep_freed_memory=kept)
     table: List[dict] = []
     print(f'S2D benchmark: {res["config"]} on {device}, '
-          f'{res["threads"]} threads, load average {res["load_avg_start"]}',
-          flush=True)
+          f'{res["threads"]} threads, load average {res["load_avg_start"]}, '
+          f'glibc keeps freed memory: {kept}', flush=True)
     t_start = time.perf_counter()
     fast, ref = build_pair(setup['model'], device)
     if 'machine' in sections:
