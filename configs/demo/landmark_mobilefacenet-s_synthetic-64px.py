@@ -1,8 +1,8 @@
 # Demo landmark network: a narrow MobileFaceNet (the released landmark
 # network's architecture, S2D's landmark view) trained from scratch on the
-# synthetic still photos of `tools/demo/generate_data.py` (people who appear
-# in no clip, like a face-alignment dataset), whose 68 landmarks (300-W
-# mark-up) are known exactly; tested on frames of the test clips. Same whole-frame input as S2D's
+# frames of the training clips of `tools/demo/generate_data.py`, whose 68
+# landmarks (300-W mark-up) are known exactly; tested on frames of the test
+# clips (other people). Same whole-frame input as S2D's
 # landmark branch: the box is the whole face crop.
 #
 #   python tools/demo/generate_data.py --out work_dirs/demo/data
@@ -59,7 +59,7 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='NME', norm_mode='keypoint_distance')
 test_evaluator = val_evaluator
 
-train_cfg = dict(by_epoch=True, max_epochs=15, val_interval=15)
+train_cfg = dict(by_epoch=True, max_epochs=12, val_interval=12)
 val_cfg = dict()
 test_cfg = dict()
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=3e-3,
@@ -67,7 +67,7 @@ optim_wrapper = dict(optimizer=dict(type='AdamW', lr=3e-3,
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
          end=40),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=15,
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=12,
          eta_min=1e-5),
 ]
 
@@ -75,7 +75,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=15, max_keep_ckpts=1),
+    checkpoint=dict(type='CheckpointHook', interval=12, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 env_cfg = dict(
     cudnn_benchmark=False,

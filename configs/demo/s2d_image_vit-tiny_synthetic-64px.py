@@ -29,9 +29,9 @@ train_pipeline = [
     dict(type='RandomResizedCrop', scale={{_base_.img_side}},
          crop_ratio_range=(0.75, 1.0), aspect_ratio_range=(0.9, 1.1)),
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    # colours say who the person is, not what they feel
-    dict(type='ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3,
-         hue=0.05),
+    # colours say who the person is, not what they feel (no hue jitter:
+    # mmcv's adjust_hue overflows on numpy 2 for negative shifts)
+    dict(type='ColorJitter', brightness=0.3, contrast=0.3, saturation=0.3),
     dict(type='PackInputs'),
 ]
 test_pipeline = [

@@ -9,9 +9,7 @@ Layout written under ``root`` (the same files DFEW's loaders read)::
         test_set_1.csv
         landmarks/00001.npz              # per clip: landmarks (T, 68, 2), ...
         landmarks/train.json             # 300-W style COCO keypoint files
-        landmarks/test.json              #   (mmpose ``Face300WDataset``):
-                                         #   train = the still photos,
-                                         #   test = frames of test clips
+        landmarks/test.json              #   (mmpose ``Face300WDataset``)
         static/{train,test}/000001.jpg   # still photos of other people at
                                          #   the apex of an expression
         static_train.txt                 # for the image stage (SFER):
@@ -150,11 +148,8 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
         test_fraction (float): share of each class put in the test split.
         label_base (int): 1 writes labels 1..7 (official DFEW files),
             0 writes 0..6 (S2D release copies).
-        landmark_stride (int): every how many frames a frame of a test clip
-            enters ``landmarks/test.json`` (per-clip ``.npz`` files hold all
-            frames). ``landmarks/train.json`` lists the still photos (people
-            who appear in no clip, as a face-alignment dataset would be), or
-            the training clips' frames when there are no stills.
+        landmark_stride (int): every how many frames a frame enters the COCO
+            landmark annotation files (per-clip ``.npz`` files hold all).
         stills_per_class (int): still images per class for the image stage
             (like a static FER dataset: each of a new person at the apex of
             the expression), listed in ``static_train.txt`` with 0-based
@@ -198,8 +193,7 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
         os.makedirs(clip_dir, exist_ok=True)
         for i, frame in enumerate(clip['frames']):
             cv2.imwrite(osp.join(clip_dir, f'{i + 1:05d}.jpg'), frame, params)
-            if i % landmark_stride == 0 and (split == 'test'
-                                              or stills_per_class <= 0):
+            if i % landmark_stride == 0:
                 image_id = k * num_frames + i + 1
                 img, ann = _coco_entry(image_id, f'{name}/{i + 1:05d}.jpg',
                                        clip['landmarks'][i], size)
@@ -217,7 +211,7 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
     n_stills = dict(train=stills_per_class,
                     test=max(1, stills_per_class // 4))
     if stills_per_class > 0:
-        coco['train'] = _write_stills(root, n_stills, size, seed, params)
+        _write_stills(root, n_stills, size, seed, params)
 
     for split in ('train', 'test'):
         with open(osp.join(root, f'{split}_set_1.csv'), 'w',
@@ -288,9 +282,7 @@ def render_still(class_name, rng, img_size=(112, 112)):
 
 
 def _write_stills(root, n_stills, size, seed, params):
-    """``static/{split}/*.jpg`` and ``static_{split}.txt``; returns the
-    COCO landmark entries of the training stills."""
-    coco = dict(images=[], annotations=[])
+    """``static/{split}/*.jpg`` and ``static_{split}.txt``."""
     for s_idx, split in enumerate(('train', 'test')):
         folder = osp.join(root, 'static', split)
         os.makedirs(folder, exist_ok=True)
@@ -298,18 +290,12 @@ def _write_stills(root, n_stills, size, seed, params):
         for k in range(n_stills[split] * len(DFEW_CLASSES)):
             label = k % len(DFEW_CLASSES)
             rng = np.random.default_rng([seed, 2 << 30, s_idx, k])
-            img, lms = render_still(DFEW_CLASSES[label], rng, size)
+            img, _ = render_still(DFEW_CLASSES[label], rng, size)
             name = f'{k + 1:06d}.jpg'
             cv2.imwrite(osp.join(folder, name), img, params)
             lines.append(f'static/{split}/{name} {label}')
-            if split == 'train':
-                image, ann = _coco_entry(10_000_000 + k,
-                                         f'static/train/{name}', lms, size)
-                coco['images'].append(image)
-                coco['annotations'].append(ann)
         with open(osp.join(root, f'static_{split}.txt'), 'w') as f:
             f.write('\n'.join(lines) + '\n')
-    return coco
 
 
 def render_scene_clip(class_name, seed, num_frames=16, img_size=(240, 320),
