@@ -43,3 +43,20 @@ def _unformatted_config_dumps(monkeypatch):
     import mmengine.config.config as mm_config
     monkeypatch.setattr(mm_config, 'FormatCode',
                         lambda text, **kwargs: (text, None))
+
+
+def _manager_classes(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _manager_classes(sub)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_mmengine_globals():
+    """Forget the loggers, message hubs, visualizers and default scope a
+    test's Runner left behind: a later test would otherwise write into that
+    run's log folder or resolve registries in its scope."""
+    yield
+    from mmengine.utils import ManagerMixin
+    for cls in set(_manager_classes(ManagerMixin)):
+        cls._instance_dict.clear()

@@ -170,14 +170,16 @@ def test_video_backbone_input_errors():
 
 
 def test_tma_mixes_frames_of_a_clip_only():
+    torch.manual_seed(0)
     tma = TemporalModelingAdapter(16, ratio=0.5, num_heads=2).eval()
     u = torch.randn(2 * 3, 5, 16)  # B=2 clips, T=3, N=5
     out = tma(u, 3)
     assert out.shape == u.shape
     u2 = u.clone()
-    u2[1] += 1.0  # frame 1 of clip 0
+    u2[1] += torch.randn(5, 16)  # frame 1 of clip 0
     out2 = tma(u2, 3)
-    changed = (out2 - out).abs().amax(dim=(1, 2)) > 1e-6
+    # relative to the output's scale (the adapters start small)
+    changed = (out2 - out).abs().amax(dim=(1, 2)) > 1e-3 * out.abs().max()
     assert changed[:3].all()  # every frame of clip 0 sees the change
     assert not changed[3:].any()  # clip 1 does not
     with pytest.raises(ValueError, match='multiple of num_frames'):
