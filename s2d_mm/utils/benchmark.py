@@ -268,8 +268,9 @@ def count_macs(module: nn.Module,
             0.10 has no handle for it and would skip those MACs).
 
     Returns:
-        dict: ``macs`` (total), ``by_module`` (first-level children) and
-        ``skipped_ops`` (operators mmengine did not count, with counts).
+        dict: ``macs`` (total), ``by_module`` (first-level children),
+        ``by_operator`` and ``skipped_ops`` (operators mmengine did not
+        count, with counts).
     """
     from mmengine.analysis import FlopAnalyzer
     wrapper = _CallForward(module, fn or module.forward)
@@ -280,13 +281,18 @@ def count_macs(module: nn.Module,
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
     total = analyzer.total()
+    by_op = dict(analyzer.by_operator())
     by_module = {
         k[len('module.'):]: v
         for k, v in analyzer.by_module().items()
         if k.startswith('module.') and k.count('.') == 1
     }
     skipped = dict(analyzer.unsupported_ops())
-    return dict(macs=total, by_module=by_module, skipped_ops=skipped)
+    return dict(
+        macs=total,
+        by_module=by_module,
+        by_operator=by_op,
+        skipped_ops=skipped)
 
 
 # --------------------------------------------------------------------------
