@@ -160,6 +160,11 @@ class FaceIdentity:
         return pts
 
 
+#: Displacements are exaggerated (cartoon faces): at the demo's 64-px model
+#: input a realistic smile moves the mouth corners by about one pixel.
+ACTION_GAIN = 2.0
+
+
 def apply_actions(pts, actions):
     """Move neutral landmarks by facial actions.
 
@@ -174,7 +179,8 @@ def apply_actions(pts, actions):
     if unknown:
         raise KeyError(f'unknown facial actions {sorted(unknown)}; '
                        f'known: {ACTIONS}')
-    a = {k: float(actions.get(k, 0.0)) for k in ACTIONS}
+    a = {k: float(actions.get(k, 0.0)) * ACTION_GAIN for k in ACTIONS}
+    a['blink'] = float(actions.get('blink', 0.0))
     p = pts.copy()
     x_mid = 0.5 * (p[39, 0] + p[42, 0])
 
