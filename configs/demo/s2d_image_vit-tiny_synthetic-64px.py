@@ -59,7 +59,8 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='UARWARMetric', file_prefix='image_test')
 test_evaluator = val_evaluator
 
-train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=20)
+# a ViT from scratch needs many passes over the stills (1050 images)
+train_cfg = dict(by_epoch=True, max_epochs=60, val_interval=60)
 val_cfg = dict()
 test_cfg = dict()
 optim_wrapper = dict(
@@ -70,7 +71,7 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.05, by_epoch=True, begin=0, end=2,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=2, end=20,
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=2, end=60,
          eta_min=1e-5, convert_to_iter_based=True),
 ]
 
@@ -78,7 +79,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=20, max_keep_ckpts=1),
+    checkpoint=dict(type='CheckpointHook', interval=60, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)

@@ -81,7 +81,7 @@ val_dataloader = None
 val_evaluator = None
 val_cfg = None
 
-max_epochs = 24
+max_epochs = 30
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
                  val_interval=max_epochs + 1)
 optim_wrapper = dict(
@@ -97,11 +97,11 @@ param_scheduler = [
          by_epoch=True, begin=2, end=max_epochs,
          convert_to_iter_based=True),
 ]
-# The paper's SDL schedule compressed from 100 to 24 epochs: off until
-# epoch 8, anchors refreshed in epoch 16, weight 0.1 -> 0.5 -> 1.0.
+# The paper's SDL schedule compressed from 100 to 30 epochs: off until
+# epoch 10, anchors refreshed in epoch 20, weight 0.1 -> 0.5 -> 1.0.
 custom_hooks = [
-    dict(type='SDLScheduleHook', milestones=[10, 14, 18],
-         values=[0., 0.1, 0.5, 1.0], start_epoch=8, update_freq=8)
+    dict(type='SDLScheduleHook', milestones=[12, 18, 24],
+         values=[0., 0.1, 0.5, 1.0], start_epoch=10, update_freq=10)
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5, ignore_last=False),
