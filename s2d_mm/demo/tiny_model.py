@@ -10,6 +10,8 @@ import os.path as osp
 
 import torch
 
+from s2d_mm.testing import tiny_landmark_net
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_VIDEO_CONFIG = osp.join(REPO_ROOT, 'configs', 'demo',
                              's2d_video_vit-tiny_synthetic-dfew_8x64.py')
@@ -24,15 +26,8 @@ def tiny_s2d_config(num_frames=4, img_side=32, embed_dims=32):
     grid = img_side // patch
     lm = cfg.model.backbone.landmark
     lm.update(
-        model=dict(
-            type='TopdownPoseEstimator',
-            data_preprocessor=dict(
-                type='PoseDataPreprocessor', mean=[0., 0., 0.],
-                std=[255., 255., 255.], bgr_to_rgb=False),
-            backbone=dict(type='MobileFaceNet', widen_factor=0.25,
-                          num_blocks=(1, 1, 1), out_indices=(5, )),
-            head=dict(type='MobileFaceNetHead', in_channels=128,
-                      num_joints=68, feat_size=max(1, img_side // 16))),
+        model=tiny_landmark_net(
+            num_joints=68, feat_size=max(1, img_side // 16)),
         checkpoint=None,
         input_size=(img_side, img_side),
         grid_size=(grid, grid))

@@ -6,16 +6,9 @@ from mmengine.registry import init_default_scope
 
 import s2d_mm  # noqa: F401
 import s2d_mm.models.reference  # noqa: F401
+from s2d_mm.testing import tiny_landmark_net
 
-TINY_LANDMARK = dict(
-    type='TopdownPoseEstimator',
-    data_preprocessor=dict(
-        type='PoseDataPreprocessor', mean=[0., 0., 0.],
-        std=[255., 255., 255.], bgr_to_rgb=False),
-    backbone=dict(type='MobileFaceNet', widen_factor=0.25,
-                  num_blocks=(1, 1, 1), out_indices=(5, )),
-    head=dict(type='MobileFaceNetHead', in_channels=128, num_joints=5,
-              feat_size=4))
+TINY_LANDMARK = tiny_landmark_net(feat_size=4)
 
 NUM_FRAMES, IMG, DIMS, CLASSES = 4, 32, 32, 7
 
