@@ -380,7 +380,11 @@ def test_corrupt_video(tmp_path):
     skip = MAFWDataset(ann_file=tree['train_ann'], fold=1, media='video',
                        data_prefix=dict(video=tree['video_root']),
                        pipeline=pipe, on_bad_sample='skip')
-    assert len(skip[0]['imgs']) == 4 and skip.num_skipped == 1
+    assert len(skip[0]['imgs']) == 4
+    # the replacement is drawn at random and may hit the bad clip again:
+    # only sample 0 may have been skipped, at least once
+    assert skip.num_skipped >= 1
+    assert {i for i, _ in skip.bad_sample_handler.skipped} == {0}
 
 
 def test_frame_names_with_gaps(tmp_path):
