@@ -190,3 +190,24 @@ def test_sampler_on_image_dataset(tmp_path):
     s = DATA_SAMPLERS.build(dict(type='ClassBalancedSampler'),
                             default_args=dict(dataset=ds, seed=0))
     assert len(list(s)) == len(ds) == 16
+
+
+@pytest.mark.parametrize('name', ['affectnet8', 'affectnet8_heldout'])
+def test_affectnet8_bases_keep_contempt_everywhere(name):
+    """The 8-class bases inherit the 7-class ones: every split must say 8,
+    and the held-out flavour still carves its validation part."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = Config.fromfile(
+        osp.join(repo, 'configs', '_base_', 'datasets', f'{name}.py'))
+    loaders = [cfg.train_dataloader, cfg.test_dataloader]
+    if name.endswith('heldout'):
+        loaders.append(cfg.val_dataloader)
+        assert cfg.val_dataloader.dataset.val_split.part == 'val'
+    else:
+        assert cfg.val_dataloader is None
+    for loader in loaders:
+        assert loader.dataset.type == 'AffectNetDataset'
+        assert loader.dataset.num_classes == 8
