@@ -75,7 +75,6 @@ def build_config(args):
     metrics = _metric_list(cfg.test_evaluator)
     for metric in metrics:
         if metric.get('type') == 'UARWARMetric':
-            metric.setdefault('file_prefix', 'test')
             metric['file_prefix'] = 'test'
             if args.out_dir is not None:
                 metric['out_dir'] = args.out_dir
