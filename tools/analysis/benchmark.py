@@ -64,27 +64,14 @@ from s2d_mm.utils.benchmark import (  # noqa: E402
     time_fn,
     time_interleaved,
 )
+from s2d_mm.testing import tiny_landmark_net  # noqa: E402
 from s2d_mm.utils.cpu_allocator import keep_freed_memory  # noqa: E402
 
 SECTIONS = ('machine', 'forward', 'flops', 'train', 'e2e', 'data',
             'landmark_cache')
 IMAGENET_MEAN = [123.675, 116.28, 103.53]
 IMAGENET_STD = [58.395, 57.12, 57.375]
-TINY_LANDMARK = dict(
-    type='TopdownPoseEstimator',
-    data_preprocessor=dict(
-        type='PoseDataPreprocessor',
-        mean=[0., 0., 0.],
-        std=[255., 255., 255.],
-        bgr_to_rgb=False),
-    backbone=dict(
-        type='MobileFaceNet',
-        widen_factor=0.25,
-        num_blocks=(1, 1, 1),
-        out_indices=(5, )),
-    head=dict(
-        type='MobileFaceNetHead', in_channels=128, num_joints=5,
-        feat_size=4))
+TINY_LANDMARK = tiny_landmark_net(feat_size=4)
 
 
 # --------------------------------------------------------------------------
