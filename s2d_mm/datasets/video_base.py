@@ -160,12 +160,8 @@ class FERVideoDataset(CheckedPipelineMixin, BaseActionDataset):
     integer_labels = True
 
     # ---- samples -----------------------------------------------------------
-    def get_data_info(self, idx: int) -> dict:
-        info = super().get_data_info(idx)
-        if self.media == 'video':
-            info['start_index'] = 0
-        return info
-
+    # BaseActionDataset.get_data_info sets start_index=0 (passed above);
+    # resolve_media overrides it for frame folders.
     def resolve_media(self, data_info: dict) -> dict:
         if self.media == 'frames':
             total, tmpl, start = scan_frame_dir(data_info['frame_dir'],

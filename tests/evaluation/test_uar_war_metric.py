@@ -97,3 +97,16 @@ def test_no_files_without_runner_or_out_dir(tmp_path, monkeypatch):
     assert metrics['WAR'] == pytest.approx(EXPECTED_WAR)
     assert metric.last_files == []
     assert not osp.exists(tmp_path / 'eval_confusion_matrix.json')
+
+
+def test_num_classes_from_scores_and_label_range():
+    metric = UARWARMetric(save_files=False)  # no dataset_meta, no num_classes
+    metric.process(None, mmpretrain_samples())
+    metrics = metric.evaluate(len(GT))
+    assert metrics['UAR'] == pytest.approx(EXPECTED_UAR)
+    assert sorted(k for k in metrics if k.startswith('recall/')) == \
+        [f'recall/{i}' for i in range(4)]
+    metric = UARWARMetric(num_classes=3, save_files=False)
+    metric.process(None, mmpretrain_samples())
+    with pytest.raises(ValueError, match='outside 0..2'):
+        metric.evaluate(len(GT))
