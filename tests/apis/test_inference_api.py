@@ -33,6 +33,26 @@ def test_probabilities_of_a_clip(tiny):
     # 4 model frames spread over 10 input frames
     assert res['frame_inds'] == [1, 3, 6, 8]
     assert len(res['frames']) == 4 and res['face_box'] is None
+    # the model saw exactly those input frames, in order
+    for crop, i in zip(res['frames'], res['frame_inds']):
+        np.testing.assert_array_equal(crop, clip['frames'][i])
+    assert res['num_input_frames'] == 10
+
+
+def test_frame_folder_is_read_in_natural_order(tiny, tmp_path):
+    import cv2
+    from s2d_mm.apis import load_clip
+    _, _, model = tiny
+    clip = render_clip('Angry', np.random.default_rng(4), 12, (48, 48))
+    for i, f in enumerate(clip['frames']):
+        cv2.imwrite(str(tmp_path / f'{i + 1}.png'), f)  # 1 .. 12, lossless
+    frames = load_clip(str(tmp_path))
+    assert len(frames) == 12
+    for got, want in zip(frames, clip['frames']):
+        np.testing.assert_array_equal(got, want)  # 2.png before 10.png
+    from_dir = inference_video(model, str(tmp_path), detect=False)['probs']
+    in_memory = inference_video(model, clip['frames'], detect=False)['probs']
+    np.testing.assert_allclose(from_dir, in_memory, atol=1e-6)
 
 
 def test_checkpoint_restores_weights(tiny):
