@@ -118,20 +118,30 @@ def test_training_refresh_same_bank_and_loss(pair):
         s = ActionDataSample()
         s.set_gt_labels(torch.tensor([i % CLASSES]))
         samples.append(s)
-    grads, banks, losses = [], [], []
+    grads, banks, losses, passes = [], [], [], []
     for model in (fast, ref):
         sdl = model.cls_head.loss_sdl
         f, s, lab = fill_bank(sdl, 10, seed=5)
         sdl.update(f, s, lab)
         sdl.weight, sdl.refresh = 1.0, True
         model.train()
-        out = model.loss(x, samples)
+        calls = []
+        backbone_forward = model.backbone.forward
+        model.backbone.forward = lambda *a, **k: (
+            calls.append(1) or backbone_forward(*a, **k))
+        try:
+            out = model.loss(x, samples)
+        finally:
+            del model.backbone.forward
+        passes.append(len(calls))
         loss = sum(out.values())
         loss.backward()
         losses.append({k: v.detach() for k, v in out.items()})
         grads.append({n: p.grad.clone() for n, p in model.named_parameters()
                       if p.grad is not None})
         banks.append({n: b.clone() for n, b in sdl.named_buffers()})
+    # fast reuses the training features; the reference pays a second pass
+    assert passes == [1, 2]
     assert losses[0].keys() == losses[1].keys() and 'loss_sdl' in losses[0]
     for k in losses[0]:
         torch.testing.assert_close(losses[0][k], losses[1][k], atol=1e-5,

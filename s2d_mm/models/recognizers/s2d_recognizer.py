@@ -85,14 +85,17 @@ class S2DRecognizer(Recognizer3D):
         losses.update(loss_aux)
         sdl = getattr(self.cls_head, 'loss_sdl', None)
         if sdl is not None and getattr(sdl, 'refresh', False):
-            if (unmixed_inputs is None and sdl.refresh_eval
-                    and self._backbone_is_stochastic()):
-                # train-mode features differ from eval-mode ones: pay for
-                # the clean pass instead of reusing them
+            if unmixed_inputs is None and self._needs_clean_pass(sdl):
                 unmixed_inputs = inputs
             self.refresh_anchors(feats, data_samples, unmixed_inputs,
                                  unmixed_labels)
         return losses
+
+    def _needs_clean_pass(self, sdl) -> bool:
+        """Whether an un-mixed batch gets a second forward for the refresh
+        instead of reusing the training features: only when train-mode
+        features differ from the eval-mode ones the refresh asks for."""
+        return sdl.refresh_eval and self._backbone_is_stochastic()
 
     def _backbone_is_stochastic(self) -> bool:
         """Whether the backbone, as it is in train mode now, has active

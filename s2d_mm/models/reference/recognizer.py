@@ -1,11 +1,9 @@
 """The release's way of running S2D, as a recognizer."""
 import functools
-from typing import Optional
 
 import torch
 import torch.nn as nn
 from mmaction.models.recognizers import Recognizer3D
-from mmaction.utils import SampleList
 
 from s2d_mm.models.recognizers import S2DRecognizer
 from s2d_mm.registry import MMACTION_MODELS
@@ -69,25 +67,7 @@ class ReleaseStyleS2DRecognizer(S2DRecognizer):
             self, inputs, stage=stage, data_samples=data_samples,
             test_mode=test_mode)
 
-    def loss(self,
-             inputs: torch.Tensor,
-             data_samples: SampleList,
-             unmixed_inputs: Optional[torch.Tensor] = None,
-             unmixed_labels: Optional[torch.Tensor] = None,
-             **kwargs) -> dict:
-        """As :meth:`S2DRecognizer.loss`, but the refresh always runs a
-        second forward (on the un-mixed batch when there is one)."""
-        feats, loss_kwargs = self.extract_feat(
-            inputs, data_samples=data_samples)
-        loss_aux = loss_kwargs.get('loss_aux', dict())
-        losses = self.cls_head.loss(feats, data_samples, **loss_kwargs)
-        losses.update(loss_aux)
-        sdl = getattr(self.cls_head, 'loss_sdl', None)
-        if sdl is not None and getattr(sdl, 'refresh', False):
-            if unmixed_inputs is None:
-                unmixed_inputs = inputs
-                unmixed_labels = torch.stack(
-                    [s.gt_labels.item for s in data_samples]).reshape(-1)
-            self.refresh_anchors(feats, data_samples, unmixed_inputs,
-                                 unmixed_labels)
-        return losses
+    def _needs_clean_pass(self, sdl) -> bool:
+        """The release always runs the refresh as a second forward (on the
+        batch itself when it is not mixed)."""
+        return True
