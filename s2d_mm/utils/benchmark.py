@@ -56,6 +56,15 @@ class TimingStats:
     n: int
     times: List[float] = field(default_factory=list)
 
+    @classmethod
+    def from_times(cls, times: List[float]) -> 'TimingStats':
+        return cls(
+            median=statistics.median(times),
+            min=min(times),
+            max=max(times),
+            n=len(times),
+            times=times)
+
     @property
     def spread(self) -> float:
         return (self.max - self.min) / self.median if self.median else 0.
@@ -85,23 +94,8 @@ def time_fn(fn: Callable[[], Any],
     Returns:
         TimingStats: seconds per call.
     """
-    if repeats < 1:
-        raise ValueError(f'repeats must be >= 1, got {repeats}')
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        synchronize(device)
-        t0 = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return TimingStats(
-        median=statistics.median(times),
-        min=min(times),
-        max=max(times),
-        n=len(times),
-        times=times)
+    stats, _ = time_interleaved({'fn': fn}, warmup, repeats, device)
+    return stats['fn']
 
 
 def time_fn_with_probe(fn: Callable[[], Any],
@@ -117,24 +111,9 @@ def time_fn_with_probe(fn: Callable[[], Any],
     Returns:
         tuple: the timing of ``fn`` and the list of probe values.
     """
-    if repeats < 1:
-        raise ValueError(f'repeats must be >= 1, got {repeats}')
-    for _ in range(warmup):
-        fn()
-    times, probes = [], []
-    for _ in range(repeats):
-        probes.append(probe())
-        synchronize(device)
-        t0 = time.perf_counter()
-        fn()
-        synchronize(device)
-        times.append(time.perf_counter() - t0)
-    return TimingStats(
-        median=statistics.median(times),
-        min=min(times),
-        max=max(times),
-        n=len(times),
-        times=times), probes
+    stats, probes = time_interleaved({'fn': fn}, warmup, repeats, device,
+                                     probe)
+    return stats['fn'], probes['fn']
 
 
 def time_interleaved(fns: Dict[str, Callable[[], Any]],
@@ -170,12 +149,7 @@ def time_interleaved(fns: Dict[str, Callable[[], Any]],
             fn()
             synchronize(device)
             times[name].append(time.perf_counter() - t0)
-    stats = {
-        name: TimingStats(
-            median=statistics.median(t), min=min(t), max=max(t), n=len(t),
-            times=t)
-        for name, t in times.items()
-    }
+    stats = {name: TimingStats.from_times(t) for name, t in times.items()}
     return stats, probes
 
 
