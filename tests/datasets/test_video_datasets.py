@@ -203,6 +203,7 @@ def test_mafw_videos_through_decord(tmp_path):
     ds = MAFWDataset(ann_file=tree['train_ann'], fold=1, media='video',
                      data_prefix=dict(video=tree['video_root']),
                      pipeline=pipe, test_mode=True)
+    assert ds.get_data_info(2)['start_index'] == 0  # decord counts from 0
     out = ds[2]
     assert tuple(out['inputs'].shape) == (4, 3, 16, SIZE, SIZE)
     ids = _frame_ids(out['inputs'])
