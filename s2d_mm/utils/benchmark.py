@@ -1,8 +1,8 @@
 """Timing, matmul-rate, FLOP and peak-memory helpers for benchmarks.
 
-Used by ``tools/analysis/benchmark.py``. Nothing here is imported by the
-models; the helpers are small on purpose so that what each figure measures
-is easy to check:
+Used by ``tools/analysis/benchmark.py`` (and :func:`sdpa_flop_jit` by
+``s2d_mm.models.utils.complexity``); the helpers are small on purpose so
+that what each figure measures is easy to check:
 
 - :func:`time_fn`: wall-clock of a callable after warm-up, several
   repetitions, median and spread (device synchronised on CUDA).

@@ -2,30 +2,21 @@
 
 FLOPs follow mmengine's (fvcore's) convention: one multiply-add counts as
 one FLOP, so the numbers are comparable with the release's GMACs.
-``scaled_dot_product_attention`` has no handle in mmengine; one is added
-here (``Q K^T`` and ``A V`` products) so attention is not skipped.
+``scaled_dot_product_attention`` has no handle in mmengine; the one of
+:mod:`s2d_mm.utils.benchmark` (``Q K^T`` and ``A V`` products) is added so
+attention is not skipped.
 """
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
-from mmengine.analysis.jit_handles import get_shape
+
+from s2d_mm.utils.benchmark import sdpa_flop_jit
 
 #: submodules excluded from the model size (the frozen landmark network is
 #: a separate, off-the-shelf model; the release's counts exclude it too)
 LANDMARK_PREFIXES = ('backbone.landmark.', )
-
-
-def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
-    """FLOPs of ``aten::scaled_dot_product_attention``:
-    ``q (..., L, E)``, ``k (..., S, E)``, ``v (..., S, Ev)`` ->
-    ``prod(...) * L * S * (E + Ev)``."""
-    q, k, v = (get_shape(x) for x in inputs[:3])
-    batch = 1
-    for s in q[:-2]:
-        batch *= s
-    return batch * q[-2] * k[-2] * (q[-1] + v[-1])
 
 
 def count_parameters(model: nn.Module,
