@@ -48,7 +48,8 @@ def parse_args(argv=None):
 
 def find_clips(path):
     """``[(name, source)]``: the clips an INPUT path stands for."""
-    from s2d_mm.apis.inference import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, _natural_key
+    from s2d_mm.apis.inference import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+                                       _natural_key)
     if osp.isfile(path):
         return [(osp.splitext(osp.basename(path))[0], path)]
     if not osp.isdir(path):
@@ -105,23 +106,19 @@ def main(argv=None):
         try:
             res = inference_video(model, source, detect=not args.no_detect,
                                   enlarge=args.enlarge)
-        except NoFaceFoundError as err:
-            msg = f'{source}: {err}. No prediction made (use --no-detect ' \
-                  'if the frames are already face crops).'
+        except (NoFaceFoundError, ValueError) as err:
+            if isinstance(err, NoFaceFoundError):
+                msg = f'{source}: {err}. No prediction made (use ' \
+                      '--no-detect if the frames are already face crops).'
+                shown, line = msg, 'NO FACE FOUND'
+            else:  # unreadable video / frames
+                msg = f'{source}: {err}'
+                shown, line = f'error: {msg}', f'CANNOT READ ({err})'
             failed.append(msg)
             results[name] = dict(source=source, error=str(err))
-            lines.append(f'{name}: NO FACE FOUND')
+            lines.append(f'{name}: {line}')
             if bar is None:
-                print(msg, file=sys.stderr)
-            else:
-                bar.update()
-            continue
-        except ValueError as err:  # unreadable video / frames
-            failed.append(f'{source}: {err}')
-            results[name] = dict(source=source, error=str(err))
-            lines.append(f'{name}: CANNOT READ ({err})')
-            if bar is None:
-                print(f'error: {source}: {err}', file=sys.stderr)
+                print(shown, file=sys.stderr)
             else:
                 bar.update()
             continue

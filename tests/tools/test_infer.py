@@ -131,3 +131,15 @@ def test_show_without_display_does_not_crash(setup, capsys, monkeypatch):
                      '--no-detect', '--show'])
     assert rc == 0
     assert 'no display' in capsys.readouterr().err
+
+
+def test_unreadable_video_is_reported(setup, capsys):
+    infer = _load_infer()
+    bad = setup['root'] / 'broken.mp4'
+    bad.write_bytes(b'not a video at all')
+    rc = infer.main([setup['cfg'], setup['ckpt'], str(bad)])
+    assert rc == 1
+    captured = capsys.readouterr()
+    assert 'broken: CANNOT READ' in captured.out
+    assert 'error: ' in captured.err and 'broken.mp4' in captured.err
+    assert '1 of 1 clip(s) got no prediction' in captured.err
