@@ -21,6 +21,7 @@ import time
 
 import torch
 from mmengine.config import Config
+from mmengine.runner import find_latest_checkpoint
 
 from . import progress  # noqa: F401  (registers DemoProgressHook)
 
@@ -106,13 +107,9 @@ def _run(cfg, work_dir, title, test=True):
     with contextlib.redirect_stdout(io.StringIO()):
         runner.train()
         metrics = runner.test() if test else {}
-    bar = [h for h in runner.hooks if type(h).__name__ == 'DemoProgressHook']
-    return runner, bar[0], metrics
-
-
-def _last_checkpoint(work_dir):
-    with open(osp.join(work_dir, 'last_checkpoint')) as f:
-        return f.read().strip()
+    bar = next(h for h in runner.hooks
+               if isinstance(h, progress.DemoProgressHook))
+    return runner, bar, metrics
 
 
 def train_landmark(data_root, work_dir, epochs=None):
@@ -158,7 +155,7 @@ def train_image_stage(data_root, work_dir, landmark_ckpt, epochs=None):
     cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs + 1
     cfg.test_evaluator = dict(type='UARWARMetric', save_files=False)
     runner, bar, metrics = _run(cfg, work_dir, 'image stage')
-    return dict(checkpoint=_last_checkpoint(work_dir),
+    return dict(checkpoint=find_latest_checkpoint(work_dir),
                 UAR=metrics.get('UAR'), WAR=metrics.get('WAR'),
                 losses=bar.losses, seconds=time.time() - t0)
 
@@ -215,7 +212,7 @@ def train_video_stage(data_root, work_dir, landmark_ckpt, image_ckpt,
     test_cfg = copy.deepcopy(cfg)
     test_cfg.model.backbone.init_cfg = None
     test_cfg.dump(cfg_path)
-    return dict(checkpoint=_last_checkpoint(work_dir), config=cfg_path,
+    return dict(checkpoint=find_latest_checkpoint(work_dir), config=cfg_path,
                 metrics=metrics, losses=bar.losses, val=bar.val_metrics,
                 seconds=time.time() - t0)
 

@@ -45,8 +45,8 @@ def _find(demo_dir):
                if not osp.isfile(p)]
     if missing:
         sys.exit(f'missing {missing}: run `make demo` first')
-    with open(last) as f:
-        return data, lm, f.read().strip()
+    from mmengine.runner import find_latest_checkpoint
+    return data, lm, find_latest_checkpoint(osp.dirname(last))
 
 
 def main(argv=None):
