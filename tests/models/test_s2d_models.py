@@ -6,6 +6,7 @@ import os.path as osp
 
 import pytest
 import torch
+import torch.nn as nn
 from mmaction.registry import MODELS as ACTION_MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.config import Config
@@ -15,6 +16,7 @@ from mmpretrain.structures import DataSample
 
 import s2d_mm  # noqa: F401
 from s2d_mm.models.backbones import (
+    ConvPatchStem,
     MultiViewComplementaryPrompter,
     S2DViT,
     TemporalModelingAdapter,
@@ -360,3 +362,64 @@ def test_nested_parts_build_under_a_foreign_default_scope(
         model = build_in_scope(MMACTION_MODELS, cfg.model)
     assert isinstance(model.backbone.prompters[1].tma, TemporalModelingAdapter)
     assert type(model.cls_head.loss_sdl).__name__ == 'EmotionAnchorsSDL'
+
+
+# ------------------------------------------------- CNN patch embedding
+def test_stem_shapes_and_widths():
+    stem = ConvPatchStem(3, 64, kernel_size=8, stride=8)
+    convs = [m for m in stem if isinstance(m, nn.Conv2d)]
+    assert [c.out_channels for c in convs] == [16, 32, 64, 64]
+    assert convs[-1].kernel_size == (1, 1)
+    out = stem(torch.randn(2, 3, 64, 48))
+    assert out.shape == (2, 64, 8, 6)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(kernel_size=8, stride=4), 'stride'),
+    (dict(kernel_size=6, stride=6), 'power of 2'),
+    (dict(kernel_size=8, stride=8, padding=1), 'padding'),
+    (dict(kernel_size=(8, 4), stride=(8, 4)), 'non-square'),
+])
+def test_stem_rejects_what_it_cannot_tile(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ConvPatchStem(3, 32, **kwargs)
+
+
+def test_image_backbone_uses_stem_through_patch_cfg(repo_root):
+    cfg = tiny_image_cfg(repo_root,
+                         patch_cfg=dict(conv_type='ConvPatchStem'))
+    model = build_pretrain(cfg.model)
+    proj = model.backbone.patch_embed.projection
+    assert isinstance(proj, ConvPatchStem)
+    assert model.backbone.patch_resolution == (IMG // PATCH, IMG // PATCH)
+    x = torch.randn(2, 3, IMG, IMG)
+    feats = model.extract_feat(x)
+    assert feats[0].shape == (2, 32)
+    # trains end to end in the image stage (BatchNorm in train mode)
+    model.train()
+    assert proj[1].training
+    proj[1].reset_running_stats()
+    model.extract_feat(x)
+    assert proj[1].num_batches_tracked.item() == 1
+
+
+def test_frozen_stem_keeps_its_batch_statistics(repo_root):
+    """In the video stage the ViT (stem included) is frozen: training the
+    prompters must not move the stem's BatchNorm statistics."""
+    cfg = tiny_video_cfg(repo_root,
+                         patch_cfg=dict(conv_type='ConvPatchStem'))
+    model = build_action(cfg.model)
+    stem = model.backbone.patch_embed.projection
+    assert isinstance(stem, ConvPatchStem)
+    assert not any(p.requires_grad for p in stem.parameters())
+    bn = stem[1]
+    before = (bn.running_mean.clone(), bn.running_var.clone())
+    model.train()
+    assert not bn.training and model.backbone.prompters[0].training
+    data = model.data_preprocessor(video_batch(), training=True)
+    losses = model(**data, mode='loss')
+    sum(v for k, v in losses.items() if 'loss' in k).backward()
+    assert torch.equal(bn.running_mean, before[0])
+    assert torch.equal(bn.running_var, before[1])
+    assert model.backbone.prompters[0].proj_out.weight.grad is not None
+    assert model.backbone.temporal_embedding.shape[1] == FRAMES

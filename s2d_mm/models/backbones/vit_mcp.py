@@ -39,6 +39,7 @@ from mmengine.model import ModuleList
 from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones import VisionTransformer
 from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
+from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
 from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, register_in
@@ -181,8 +182,17 @@ class ViTMCP(VisionTransformer):
             self._freeze_stages()
 
     def train(self, mode: bool = True):
-        """As ``nn.Module.train`` (mmpretrain's backbone returns None)."""
+        """As ``nn.Module.train`` (mmpretrain's backbone returns None), but
+        BatchNorm layers whose parameters are frozen stay in eval mode: a
+        frozen part (e.g. a :class:`ConvPatchStem` in the video stage) must
+        not drift with the new data's batch statistics."""
         super().train(mode)
+        if mode:
+            for name, m in self.named_modules():
+                if (isinstance(m, _BatchNorm) and not name.startswith(
+                        'landmark.') and not any(
+                            p.requires_grad for p in m.parameters())):
+                    m.eval()
         return self
 
     # -------------------------------------------------------------- forward
