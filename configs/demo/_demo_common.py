@@ -8,6 +8,10 @@ img_side = 64
 patch_size = 8
 vit_arch = dict(_delete_=True, embed_dims=64, num_layers=4, num_heads=4,
                 feedforward_channels=192)
+# A ViT trained from scratch on ~1000 stills learns slowly from a plain
+# linear patch embedding; a small CNN stem (hybrid ViT) gives it the
+# locality prior that pretraining gives the paper's ViT-B/16.
+patch_cfg = dict(conv_type='ConvPatchStem')
 
 # The demo landmark network (trained first by tools/demo/run_demo.py).
 # MobileFaceNet's conv_4 (stage 5, stride 8) lands on the 8x8 patch grid.

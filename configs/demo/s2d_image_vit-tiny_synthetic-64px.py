@@ -14,8 +14,11 @@ model = dict(
         arch={{_base_.vit_arch}},
         img_size={{_base_.img_side}},
         patch_size={{_base_.patch_size}},
+        patch_cfg={{_base_.patch_cfg}},
         landmark={{_base_.landmark_branch}},
         landmark_channels={{_base_.landmark_channels}},
+        # trained from scratch here, so its position embedding learns too
+        freeze_pos_embed=False,
         drop_path_rate=0.0),
     head=dict(
         in_channels={{_base_.vit_arch.embed_dims}},
@@ -59,8 +62,8 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='UARWARMetric', file_prefix='image_test')
 test_evaluator = val_evaluator
 
-# a ViT from scratch needs many passes over the stills (1050 images)
-train_cfg = dict(by_epoch=True, max_epochs=60, val_interval=60)
+# with the CNN stem the ViT fits the stills (1050 images) in ~20 epochs
+train_cfg = dict(by_epoch=True, max_epochs=20, val_interval=20)
 val_cfg = dict()
 test_cfg = dict()
 optim_wrapper = dict(
@@ -71,7 +74,7 @@ optim_wrapper = dict(
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.05, by_epoch=True, begin=0, end=2,
          convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=2, end=60,
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=2, end=20,
          eta_min=1e-5, convert_to_iter_based=True),
 ]
 
@@ -79,7 +82,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=60, max_keep_ckpts=1),
+    checkpoint=dict(type='CheckpointHook', interval=20, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 vis_backends = [dict(type='LocalVisBackend')]
 visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)

@@ -17,6 +17,7 @@ model = dict(
         arch={{_base_.vit_arch}},
         img_size={{_base_.img_side}},
         patch_size={{_base_.patch_size}},
+        patch_cfg={{_base_.patch_cfg}},
         num_frames=num_frames,
         landmark={{_base_.landmark_branch}},
         landmark_channels={{_base_.landmark_channels}},
@@ -81,7 +82,7 @@ val_dataloader = None
 val_evaluator = None
 val_cfg = None
 
-max_epochs = 30
+max_epochs = 60
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
                  val_interval=max_epochs + 1)
 optim_wrapper = dict(
@@ -97,8 +98,10 @@ param_scheduler = [
          by_epoch=True, begin=2, end=max_epochs,
          convert_to_iter_based=True),
 ]
-# The paper's SDL schedule compressed from 100 to 30 epochs: off until
-# epoch 10, anchors refreshed in epoch 20, weight 0.1 -> 0.5 -> 1.0.
+# The paper's SDL schedule, compressed: off until epoch 10, weight
+# 0.1 -> 0.5 -> 1.0 from epochs 12 / 18 / 24, anchors refreshed every 10
+# epochs after that (the adapters need the other 36 epochs at full weight
+# to pick up the order of frames).
 custom_hooks = [
     dict(type='SDLScheduleHook', milestones=[12, 18, 24],
          values=[0., 0.1, 0.5, 1.0], start_epoch=10, update_freq=10)
