@@ -197,6 +197,20 @@ def video_stage_config(data_root, landmark_ckpt, image_ckpt, epochs=None,
     return cfg
 
 
+def deployable_config(cfg):
+    """The trained video config as written beside its checkpoint, for
+    ``tools/test.py`` and ``tools/infer.py``: the weights come from the
+    checkpoint (no image-stage ``init_cfg``) and the demo's progress bar,
+    which only the demo driver registers, is gone."""
+    out = copy.deepcopy(cfg)
+    out.model.backbone.init_cfg = None
+    out.custom_hooks = [
+        h for h in (out.get('custom_hooks') or [])
+        if h.get('type') != 'DemoProgressHook'
+    ]
+    return out
+
+
 def train_video_stage(data_root, work_dir, landmark_ckpt, image_ckpt,
                       epochs=None, use_tma=True, out_dir=None, title=None,
                       seed=None):
@@ -209,9 +223,7 @@ def train_video_stage(data_root, work_dir, landmark_ckpt, image_ckpt,
     runner, bar, metrics = _run(
         cfg, work_dir, title or ('video stage' if use_tma else 'no-TMA'))
     cfg_path = osp.join(work_dir, 's2d_demo_config.py')
-    test_cfg = copy.deepcopy(cfg)
-    test_cfg.model.backbone.init_cfg = None
-    test_cfg.dump(cfg_path)
+    deployable_config(cfg).dump(cfg_path)
     return dict(checkpoint=find_latest_checkpoint(work_dir), config=cfg_path,
                 metrics=metrics, losses=bar.losses, val=bar.val_metrics,
                 seconds=time.time() - t0)

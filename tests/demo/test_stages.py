@@ -44,6 +44,19 @@ def test_video_stage_config_variants(tmp_path):
     assert cfg.test_evaluator.out_dir == str(tmp_path)
 
 
+def test_deployable_config_runs_without_the_demo_driver():
+    """The config written beside the demo checkpoint must build in
+    tools/test.py, where the demo's progress hook is not registered."""
+    cfg = stages.video_stage_config('DATA', 'LM.pth', 'IMG.pth')
+    cfg.custom_hooks.append(dict(type='DemoProgressHook', title='video'))
+    out = stages.deployable_config(cfg)
+    types = [h['type'] for h in out.custom_hooks]
+    assert 'DemoProgressHook' not in types and 'SDLScheduleHook' in types
+    assert out.model.backbone.init_cfg is None
+    assert cfg.model.backbone.init_cfg is not None  # input left alone
+    assert 'DemoProgressHook' in [h['type'] for h in cfg.custom_hooks]
+
+
 def test_plot_curves(tmp_path):
     losses = [(i, 2.0 / i) for i in range(1, 41)]
     val = [(e, dict(UAR=10.0 * e)) for e in range(1, 5)]
