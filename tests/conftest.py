@@ -13,13 +13,13 @@ def repo_root():
 
 @pytest.fixture(scope='session')
 def reference_dir():
-    """Folder of the authors' reference tensors.
+    """Folder of the authors' reference tensors (``tests/data/official_s2d``).
 
     ``S2D_REFERENCE_DIR`` overrides it (same file names and config JSON), so
     other configurations can be checked without editing the tests.
     """
     path = os.environ.get('S2D_REFERENCE_DIR') or os.path.join(
-        REPO_ROOT, '..', 'shared', 'reference', 'official_s2d')
+        REPO_ROOT, 'tests', 'data', 'official_s2d')
     if not os.path.isdir(path):
         pytest.fail(f'reference folder not found: {path} (set S2D_REFERENCE_DIR)')
     return os.path.abspath(path)
