@@ -155,3 +155,21 @@ def test_safetensors_and_missing_file(tmp_path):
     assert model.weight.item() == 1.0
     with pytest.raises(FileNotFoundError, match='nope.pth'):
         load_checkpoint_file(str(tmp_path / 'nope.pth'))
+
+
+def test_bytes_is_narrowed_to_empty_bytes(tmp_path):
+    """Empty numpy arrays pickle ``bytes()``; ``bytes(n)`` stays refused."""
+    import numpy as np
+    path = tmp_path / 'empty.pth'
+    torch.save({'meta': {'links': np.zeros((0, 2), dtype=np.int64)}}, path)
+    assert load_checkpoint_file(str(path))['meta']['links'].shape == (0, 2)
+
+    class _Alloc:
+
+        def __reduce__(self):
+            return (bytes, (1 << 20, ))
+
+    path = tmp_path / 'alloc.pth'
+    torch.save({'x': _Alloc()}, path)
+    with pytest.raises(UnsafeCheckpointError, match=r'bytes\(1048576,\)'):
+        load_checkpoint_file(str(path))

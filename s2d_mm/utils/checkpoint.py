@@ -6,9 +6,13 @@ calls ``torch.load`` without saying otherwise, so ``resume=True`` fails on the
 stores in every checkpoint. Turning ``weights_only`` off would let any
 checkpoint run arbitrary code, so instead this module
 
-* allow-lists exactly the globals mmengine checkpoints contain
-  (:data:`MMENGINE_CHECKPOINT_GLOBALS`), with ``getattr`` narrowed to the one
-  use mmengine makes of it (``getattr(HistoryBuffer, 'min')`` and friends);
+* allow-lists exactly the globals that the checkpoints of mmengine's Runner
+  contain, whichever OpenMMLab codebase trains with it
+  (:data:`MMENGINE_CHECKPOINT_GLOBALS`): MessageHub's history buffers, numpy
+  arrays and scalars (in the buffers and in ``meta['dataset_meta']``, e.g.
+  mmpose's keypoint sigmas and colours), with ``getattr`` narrowed to the one
+  use mmengine makes of it (``getattr(HistoryBuffer, 'min')`` and friends)
+  and ``bytes`` to the empty bytes an empty numpy array holds;
 * overrides mmengine's local-file checkpoint scheme with :func:`load_checkpoint_file`,
   which always loads with ``weights_only=True``, reads ``.safetensors`` too,
   and turns torch's refusal into a :class:`UnsafeCheckpointError` that names
@@ -53,6 +57,24 @@ def _history_buffer_getattr(obj, name):
         'getattr(HistoryBuffer, <statistics method>) is allowed')
 
 
+def _empty_bytes(*args):
+    """``bytes()`` as pickle protocol 2 writes it for ``b''``, and nothing
+    more.
+
+    torch saves with protocol 2, which has no opcode for bytes: non-empty
+    bytes go through ``_codecs.encode`` (allowed by torch itself), empty ones
+    through a call of ``builtins.bytes`` without arguments. Every numpy array
+    with no elements holds such empty bytes (mmpose's dataset meta has
+    several, e.g. ``skeleton_links`` of a face dataset). ``bytes(n)`` with an
+    argument (an allocation of any size) is refused.
+    """
+    if args:
+        raise UnsafeCheckpointError(
+            f'checkpoint calls bytes{args!r}; only bytes() (empty bytes) is '
+            'allowed')
+    return b''
+
+
 def _numpy_globals():
     multiarray = getattr(np, '_core', None) or np.core
     items = [np.ndarray, np.dtype, multiarray.multiarray._reconstruct,
@@ -68,13 +90,18 @@ def _numpy_globals():
     return items
 
 
-#: What mmengine checkpoints hold besides tensors and plain containers:
-#: MessageHub's HistoryBuffers (numpy arrays of logged scalars, numpy
-#: scalars) and the narrowed ``getattr`` above.
+#: What the checkpoints of mmengine's Runner hold besides tensors and plain
+#: containers, for mmengine, mmpretrain, mmaction2 and mmpose alike
+#: (``tests/test_stock_runner_checkpoints.py`` trains and resumes one of each):
+#: MessageHub's HistoryBuffers, numpy arrays, dtypes and scalars (logged
+#: values, dataset meta), and the narrowed ``getattr`` and ``bytes`` above.
 MMENGINE_CHECKPOINT_GLOBALS = [HistoryBuffer, *_numpy_globals(),
-                               (_history_buffer_getattr, 'builtins.getattr')]
+                               (_history_buffer_getattr, 'builtins.getattr'),
+                               (_empty_bytes, 'builtins.bytes')]
 
 _GLOBAL_PATTERNS = (
+    # the narrowed getattr/bytes above, whose refusal torch wraps
+    re.compile(r'checkpoint calls ((?:getattr|bytes)\(.*?\));'),
     re.compile(r'GLOBAL (\S+) was not an allowed global'),
     re.compile(r'unsupported GLOBAL (\S+) whose module'),
     re.compile(r'unrecognized function (.+?)(?: which belongs|$)'),
