@@ -7,4 +7,5 @@ from .inference import (  # noqa: F401
                         model_num_frames,
                         sample_frame_indices,
 )
+from .video_reader import FrameReader, open_video  # noqa: F401
 from .visualize import draw_prediction, write_video  # noqa: F401

@@ -86,7 +86,8 @@ def clip_face_box(frames: Sequence[np.ndarray],
     (Haar boxes span brows to chin; ``1.3`` gives a crop like DFEW's).
 
     Args:
-        frames (Sequence[np.ndarray]): BGR frames ``(H, W, 3)``.
+        frames (Sequence[np.ndarray] | FrameReader): BGR frames
+            ``(H, W, 3)``, or a reader of them (only the probes are read).
         detector (callable, optional): frame -> boxes ``(K, 4)`` (x1, y1,
             x2, y2), largest first. Defaults to :class:`HaarFaceDetector`.
         max_probes (int): frames the detector runs on.
@@ -105,9 +106,12 @@ def clip_face_box(frames: Sequence[np.ndarray],
     probes = np.unique(
         np.linspace(0, len(frames) - 1, min(max_probes, len(frames))).round()
         .astype(int))
+    # a FrameReader decodes just the probed frames, in one batch
+    probe_frames = frames.read(probes) if hasattr(frames, 'read') else \
+        [frames[i] for i in probes]
     hits: List[Optional[np.ndarray]] = []
-    for i in probes:
-        boxes = detector(frames[i])
+    for frame in probe_frames:
+        boxes = detector(frame)
         hits.append(boxes[0] if len(boxes) else None)
     found = np.array([b for b in hits if b is not None])
     needed = max(1, int(np.ceil(min_hit_ratio * len(probes))))

@@ -13,9 +13,7 @@ returns per-class probabilities. What S2D needs in addition:
   with one box for the whole clip (:mod:`s2d_mm.apis.face_crop`).
 """
 import copy
-import os
 import os.path as osp
-import re
 from pathlib import Path
 from typing import List, Optional, Sequence, Union
 
@@ -28,21 +26,13 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
 from .face_crop import NoFaceFoundError, clip_face_box, crop_clip
+from .video_reader import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, _natural_key, list_frames, open_video  # noqa: F401
 
 __all__ = [
     'init_model', 'inference_video', 'load_clip', 'sample_frame_indices',
     'model_num_frames', 'NoFaceFoundError', 'VIDEO_EXTENSIONS',
     'IMAGE_EXTENSIONS'
 ]
-
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg',
-                    '.mpeg', '.wmv', '.flv')
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
-
-
-def _natural_key(name: str):
-    return [int(t) if t.isdigit() else t.lower()
-            for t in re.split(r'(\d+)', name)]
 
 
 def _checkpoint_state_keys(checkpoint: str) -> List[str]:
@@ -112,69 +102,26 @@ def init_model(config: Union[str, Path, mmengine.Config],
 
 # ---------------------------------------------------------------- reading
 def read_video(path: str) -> List[np.ndarray]:
-    """All frames of a video file as BGR ``(H, W, 3)`` uint8 arrays."""
+    """All frames of a video file as BGR ``(H, W, 3)`` uint8 arrays (for
+    short clips; :func:`~s2d_mm.apis.video_reader.open_video` reads frames
+    by index)."""
     if not osp.isfile(path):
         raise FileNotFoundError(f'video not found: {path}')
-    cap = cv2.VideoCapture(path)
-    frames = []
-    try:
-        while True:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frames.append(frame)
-    finally:
-        cap.release()
-    if not frames:
-        raise ValueError(f'could not read any frame from {path} (not a '
-                         'video, or a codec OpenCV cannot decode)')
-    return frames
-
-
-def list_frames(folder: str) -> List[str]:
-    """Image files of a frame folder in natural order (2 before 10)."""
-    names = [
-        n for n in os.listdir(folder)
-        if n.lower().endswith(IMAGE_EXTENSIONS)
-        and osp.isfile(osp.join(folder, n))
-    ]
-    return [osp.join(folder, n) for n in sorted(names, key=_natural_key)]
+    with open_video(path) as reader:
+        return reader.read(range(reader.num_frames))
 
 
 def read_frame_folder(folder: str) -> List[np.ndarray]:
     """All frames of a folder of images, BGR, natural name order."""
-    files = list_frames(folder)
-    if not files:
-        raise ValueError(f'{folder} holds no image files '
-                         f'({", ".join(IMAGE_EXTENSIONS)})')
-    frames = []
-    for f in files:
-        img = cv2.imread(f, cv2.IMREAD_COLOR)
-        if img is None:
-            raise ValueError(f'cannot read frame {f}')
-        frames.append(img)
-    shapes = {fr.shape for fr in frames}
-    if len(shapes) > 1:
-        raise ValueError(f'frames of {folder} differ in size: {shapes}')
-    return frames
+    with open_video(folder) as reader:
+        return reader.read(range(reader.num_frames))
 
 
 def load_clip(source: Union[str, Sequence[np.ndarray], np.ndarray]
               ) -> List[np.ndarray]:
-    """A clip from a video file, a frame folder, or frames (BGR)."""
-    if isinstance(source, (str, Path)):
-        source = str(source)
-        if osp.isdir(source):
-            return read_frame_folder(source)
-        return read_video(source)
-    frames = list(source)
-    if not frames:
-        raise ValueError('the clip has no frames')
-    for i, f in enumerate(frames):
-        if not (isinstance(f, np.ndarray) and f.ndim == 3
-                and f.shape[2] == 3):
-            raise ValueError(f'frame {i} must be an (H, W, 3) BGR array')
-    return frames
+    """A whole clip from a video file, a frame folder, or frames (BGR)."""
+    with open_video(source) as reader:
+        return reader.read(range(reader.num_frames))
 
 
 # --------------------------------------------------------------- sampling
@@ -233,8 +180,10 @@ def inference_video(model: nn.Module,
 
     Args:
         model (nn.Module): from :func:`init_model`.
-        video (str | Sequence[np.ndarray]): a video file, a folder of
-            frames, or BGR frames ``(H, W, 3)``.
+        video (str | Sequence[np.ndarray] | FrameReader): a video file, a
+            folder of frames, BGR frames ``(H, W, 3)`` or a reader from
+            :func:`~s2d_mm.apis.video_reader.open_video`; only the probed
+            and the sampled frames are decoded.
         detect (bool): find and crop the face (False: the frames are
             already face crops).
         detector (callable, optional): face detector, frame -> boxes; the
@@ -255,14 +204,17 @@ def inference_video(model: nn.Module,
     """
     cfg = model.cfg
     init_default_scope(cfg.get('default_scope', 'mmaction'))
-    frames = load_clip(video)
-    box = None
-    if detect:
-        box, _ = clip_face_box(frames, detector, enlarge=enlarge,
-                               min_hit_ratio=min_hit_ratio)
-    num = model_num_frames(model)
-    inds = sample_frame_indices(len(frames), num)
-    clip = [frames[i] for i in inds]
+    # only the probed and the sampled frames are decoded, whatever the
+    # length of the video
+    with open_video(video) as reader:
+        box = None
+        if detect:
+            box, _ = clip_face_box(reader, detector, enlarge=enlarge,
+                                   min_hit_ratio=min_hit_ratio)
+        num = model_num_frames(model)
+        num_input = reader.num_frames
+        inds = sample_frame_indices(num_input, num)
+        clip = reader.read(inds)
     if box is not None:
         clip = crop_clip(clip, box)
     h, w = clip[0].shape[:2]
@@ -294,7 +246,7 @@ def inference_video(model: nn.Module,
         pred_label=label,
         pred_class=classes[label],
         frame_inds=inds.tolist(),
-        num_input_frames=len(frames),
+        num_input_frames=num_input,
         face_box=None if box is None else [float(v) for v in box],
         frames=clip)
 
