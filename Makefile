@@ -1,10 +1,10 @@
 # The two commands of the README: `make demo` and `make test`.
 # Both build the project environment (.venv/) first; `make install` does only that.
-VENV ?= .venv
+VENV ?= $(or $(S2D_VENV),.venv)
 PY := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: install test demo lint clean-demo
+.PHONY: install test demo lint lock clean-demo
 
 install:
 	@bash tools/install.sh
@@ -14,6 +14,9 @@ test: install
 
 demo: install
 	$(PY) tools/demo/run_demo.py
+
+lock:
+	@bash tools/update_lock.sh
 
 lint: install
 	$(VENV)/bin/ruff check s2d_mm tools tests configs

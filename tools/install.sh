@@ -1,25 +1,64 @@
 #!/usr/bin/env bash
-# Create (or refresh) the project-local environment .venv/ with PyTorch, the
-# pinned OpenMMLab stack and s2d_mm in editable mode.
+# Create (or refresh) the project-local environment .venv/: PyTorch, the
+# OpenMMLab stack and s2d_mm (editable), at the exact versions of the lock
+# file of the interpreter's Python version, requirements/lock/py3.X.txt.
 #
-# Idempotent: a stamp holding the hash of the requirement files and setup.py
-# makes a second run return at once. Set S2D_PYTHON to choose the interpreter,
-# S2D_VENV to place the environment elsewhere.
+#   S2D_PYTHON=python3.12   interpreter to build the environment with
+#   S2D_VENV=DIR            environment folder (default .venv)
+#   S2D_UNLOCKED=1          resolve the version ranges of requirements/*.txt
+#                           instead of the lock: newer packages, untested set
 #
-# Each step below works around something recorded in docs (environment.md):
-#   * chumpy's setup.py imports pip -> build it without isolation, first;
-#   * xtcocotools wheels are built against numpy 1.x -> rebuild against numpy 2;
-#   * mmengine resolves `mmaction::` configs through pkg_resources -> setuptools<81;
-#   * full mmcv does not build against current torch -> mmcv-lite 2.0.1.
+# Idempotent: a stamp holding the hash of the requirement files, the lock,
+# setup.py and this script makes a second run return at once.
+#
+# Why the steps look as they do (docs/installation.md has the details):
+#   * every package comes from the lock and is installed with --no-deps, so
+#     nothing outside the tested set is resolved; `pip check` then confirms
+#     that the set is complete;
+#   * chumpy's setup.py imports pip, and xtcocotools is compiled from source
+#     against the installed numpy 2 (its wheels were built for numpy 1 and
+#     there are none for Python >= 3.12): both build without isolation, after
+#     numpy, cython and setuptools are in place;
+#   * exactly one OpenCV distribution provides `cv2`: opencv-python-headless
+#     (no GUI libraries, fits a server; mmengine, mmcv-lite, mmpose and
+#     mmaction2 import only `cv2`). The metadata of mmengine/mmpose asks for
+#     opencv-python and mmaction2's for opencv-contrib-python; the three
+#     provide the same module and installing two of them leaves `cv2` a mix
+#     of both, so those requirements are accepted as met by the headless one;
+#   * setuptools stays < 81: mmengine resolves `mmaction::` configs through
+#     pkg_resources.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${S2D_VENV:-$ROOT/.venv}"
 PY="${S2D_PYTHON:-python3}"
+UNLOCKED="${S2D_UNLOCKED:-0}"
+SUPPORTED="3.11 3.12 3.13"
 cd "$ROOT"
 
+die() { echo "[install] error: $*" >&2; exit 1; }
+
+command -v "$PY" >/dev/null 2>&1 || die "interpreter '$PY' not found (S2D_PYTHON)"
+PYVER="$("$PY" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+[[ " $SUPPORTED " == *" $PYVER "* ]] || die "Python $PYVER is not supported \
+(supported: $SUPPORTED). torch 2.14.1, the OpenMMLab pins and the locks exist \
+for these only; choose one with S2D_PYTHON=python3.12 (for example)."
+if [[ -x "$VENV/bin/python" ]]; then
+  VENV_VER="$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
+  [[ "$VENV_VER" == "$PYVER" ]] || die "$VENV holds Python $VENV_VER, not \
+$PYVER ($PY); remove it or choose another folder with S2D_VENV"
+fi
+
+LOCK="requirements/lock/py$PYVER.txt"
+if [[ "$UNLOCKED" != 1 && ! -f "$LOCK" ]]; then
+  die "no lock for Python $PYVER ($LOCK). Create it with \
+'S2D_PYTHON=$PY bash tools/update_lock.sh', or install the untested newest \
+set with S2D_UNLOCKED=1."
+fi
+
 hash_inputs() {
-  cat requirements/*.txt setup.py tools/install.sh | sha256sum | cut -d' ' -f1
+  { cat requirements/*.txt setup.py tools/install.sh
+    [[ "$UNLOCKED" == 1 ]] && echo unlocked || cat "$LOCK"; } | sha256sum | cut -d' ' -f1
 }
 STAMP="$VENV/.s2d_install_stamp"
 WANT="$(hash_inputs)"
@@ -28,28 +67,51 @@ if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$WANT" && -x "$VENV/bin/python" ]]; t
   exit 0
 fi
 
-echo "[install] creating/updating environment in $VENV"
+# The OpenCV distributions that all install the module `cv2`; the project
+# keeps the headless one (tools/check_environment.py).
+CV2_DISTS=(opencv-python opencv-contrib-python opencv-python-headless opencv-contrib-python-headless)
+CV2_WANT=opencv-python-headless
+
+echo "[install] Python $PYVER, environment $VENV, $([[ "$UNLOCKED" == 1 ]] && echo 'UNLOCKED (version ranges, untested set)' || echo "lock $LOCK")"
 [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
 PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check)
+export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-"${PIP[@]}" -q --upgrade pip
-"${PIP[@]}" -q -r requirements/build.txt
-# A CUDA torch already in the environment satisfies these pins and is kept.
-"${PIP[@]}" -r requirements/torch.txt
-"${PIP[@]}" -q --no-build-isolation chumpy
-"${PIP[@]}" -r requirements/mminstall.txt -r requirements/runtime.txt -r requirements/tests.txt
-# Rebuild xtcocotools against the numpy that is installed now (numpy 2 ABI).
-XTC_VER="$("$VENV/bin/python" -m pip show xtcocotools 2>/dev/null | awk '/^Version:/{print $2}')"
-if ! "$VENV/bin/python" -c "import xtcocotools.mask" >/dev/null 2>&1; then
-  echo "[install] rebuilding xtcocotools ${XTC_VER} against numpy 2"
-  "${PIP[@]}" -q --no-binary xtcocotools --no-build-isolation --no-deps \
-    --force-reinstall "xtcocotools==${XTC_VER:-1.14.3}"
+if [[ "$UNLOCKED" != 1 ]]; then
+  # A cv2 provider other than the locked one (left by an earlier install or
+  # by hand) would be mixed with it: refuse rather than guess.
+  "$VENV/bin/python" tools/check_environment.py --cv2-only
+
+  pin() { grep -iE "^$1==" "$LOCK" || die "$LOCK does not pin $1"; }
+  # Build tools first, at their locked versions: the sdists below build
+  # without isolation against them.
+  "${PIP[@]}" -q --no-deps "$(pin pip)"
+  "${PIP[@]}" -q --no-deps "$(pin setuptools)" "$(pin wheel)" "$(pin cython)" "$(pin numpy)"
+  "${PIP[@]}" --no-deps --no-build-isolation --no-binary xtcocotools -r "$LOCK"
+else
+  "${PIP[@]}" -q --upgrade pip
+  "${PIP[@]}" -q -r requirements/build.txt
+  # A CUDA torch already in the environment satisfies these pins and is kept.
+  "${PIP[@]}" -r requirements/torch.txt
+  "${PIP[@]}" -q --no-build-isolation chumpy
+  "${PIP[@]}" --no-build-isolation --no-binary xtcocotools \
+    -r requirements/mminstall.txt -r requirements/runtime.txt \
+    -r requirements/optional.txt -r requirements/tests.txt
+  # mmengine/mmpose pull opencv-python and mmaction2 opencv-contrib-python:
+  # keep only the headless build, at the version that was resolved.
+  CV2_VER="$("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("opencv-python"))')"
+  "$VENV/bin/python" -m pip uninstall -y -q "${CV2_DISTS[@]}"
+  "${PIP[@]}" -q --no-deps "$CV2_WANT==$CV2_VER" || "${PIP[@]}" -q --no-deps "$CV2_WANT"
 fi
 "${PIP[@]}" -q --no-deps --no-build-isolation -e .
 
+# The installed set is complete (pip check) except for the OpenCV names that
+# the headless build stands in for, and exactly one distribution provides cv2.
+"$VENV/bin/python" tools/check_environment.py
+
 "$VENV/bin/python" - <<'PY'
 import s2d_mm, mmaction.models, mmpretrain.models, mmpose.models  # noqa: F401
-import torch
+import torch, xtcocotools.mask  # noqa: F401
 print(f"[install] ok: s2d_mm {s2d_mm.__version__}, torch {torch.__version__}")
 PY
 echo "$WANT" > "$STAMP"
