@@ -59,6 +59,7 @@ if __name__ == '__main__':
             'mim': parse_requirements('requirements/mminstall.txt'),
             'torch': parse_requirements('requirements/torch.txt'),
             'tests': parse_requirements('requirements/tests.txt'),
+            'deploy': parse_requirements('requirements/optional.txt'),
         },
         zip_safe=False,
     )
