@@ -2,14 +2,14 @@
 
 ``import s2d_mm`` (or ``custom_imports = dict(imports=['s2d_mm'])`` in a
 config) registers every module of the plugin in the OpenMMLab registries and
-makes checkpoint loading safe on torch >= 2.6.
+applies the two patches of :mod:`s2d_mm.patches` (safe checkpoint loading on
+torch >= 2.6, ``mmaction::`` base configs on mmengine 0.10.7); that module
+says what each changes and how to turn it off.
 """
 from .version import __version__, version_info
-from .utils import patch_external_config_lookup, setup_safe_checkpoint_loading
+from .patches import apply_patches
 
-setup_safe_checkpoint_loading()
-# mmengine 0.10.7 cannot resolve any `mmaction::` base config without this.
-patch_external_config_lookup()
+apply_patches()
 
 from . import models  # noqa: E402,F401
 from . import datasets  # noqa: E402,F401

@@ -43,6 +43,17 @@ def _train_then_resume(cfg_dict, work_dir):
     first.train()
     ckpt_path = osp.join(work_dir, 'epoch_1.pth')
     saved = load_checkpoint_file(ckpt_path)
+    # nothing changes for the other codebase: what mmengine's loader (as
+    # patched) returns is what an unrestricted torch.load of this trusted
+    # file returns
+    from mmengine.runner.checkpoint import _load_checkpoint
+    trusted = torch.load(ckpt_path, weights_only=False)
+    through_mmengine = _load_checkpoint(ckpt_path, map_location='cpu')
+    assert through_mmengine.keys() == trusted.keys()
+    for key, value in trusted['state_dict'].items():
+        torch.testing.assert_close(through_mmengine['state_dict'][key],
+                                   value, msg=key)
+    assert repr(through_mmengine['meta']) == repr(trusted['meta'])
 
     cfg.train_cfg = dict(by_epoch=True, max_epochs=2)
     cfg.resume = True

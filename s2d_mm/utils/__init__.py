@@ -1,9 +1,7 @@
-from .config_compat import patch_external_config_lookup
 from .checkpoint import (MMENGINE_CHECKPOINT_GLOBALS, UnsafeCheckpointError,
-                         load_checkpoint_file, setup_safe_checkpoint_loading)
+                         load_checkpoint_file)
 
 __all__ = [
     'MMENGINE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError',
-    'load_checkpoint_file', 'patch_external_config_lookup',
-    'setup_safe_checkpoint_loading'
+    'load_checkpoint_file'
 ]

@@ -13,10 +13,11 @@ checkpoint run arbitrary code, so instead this module
   mmpose's keypoint sigmas and colours), with ``getattr`` narrowed to the one
   use mmengine makes of it (``getattr(HistoryBuffer, 'min')`` and friends)
   and ``bytes`` to the empty bytes an empty numpy array holds;
-* overrides mmengine's local-file checkpoint scheme with :func:`load_checkpoint_file`,
-  which always loads with ``weights_only=True``, reads ``.safetensors`` too,
-  and turns torch's refusal into a :class:`UnsafeCheckpointError` that names
-  the file and the offending global.
+* provides :func:`load_checkpoint_file`, which always loads with
+  ``weights_only=True``, reads ``.safetensors`` too, and turns torch's
+  refusal into a :class:`UnsafeCheckpointError` that names the file and the
+  offending global. ``import s2d_mm`` makes it mmengine's loader for local
+  paths (:mod:`s2d_mm.patches`, ``safe_checkpoint_loading``).
 """
 import os.path as osp
 import pickle
@@ -26,11 +27,10 @@ from typing import Iterable, Optional
 import numpy as np
 import torch
 from mmengine.logging.history_buffer import HistoryBuffer
-from mmengine.runner.checkpoint import CheckpointLoader
 
 __all__ = [
     'MMENGINE_CHECKPOINT_GLOBALS', 'UnsafeCheckpointError',
-    'load_checkpoint_file', 'setup_safe_checkpoint_loading'
+    'load_checkpoint_file'
 ]
 
 
@@ -162,18 +162,3 @@ def load_checkpoint_file(filename: str,
             'code. If you trust the file, pass the class in `extra_globals` '
             'of s2d_mm.utils.load_checkpoint_file, or convert the file to '
             f'plain tensors first.\n(torch: {err})') from None
-
-
-def _mmengine_local_loader(filename, map_location):
-    return load_checkpoint_file(osp.expanduser(filename), map_location)
-
-
-def setup_safe_checkpoint_loading():
-    """Make mmengine read local checkpoints through :func:`load_checkpoint_file`.
-
-    Called by ``import s2d_mm``; idempotent. Affects ``load_from``,
-    ``resume``, ``init_cfg=dict(type='Pretrained', ...)`` and
-    ``mmengine.runner.load_checkpoint`` for local paths.
-    """
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=_mmengine_local_loader, force=True)

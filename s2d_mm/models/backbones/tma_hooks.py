@@ -36,11 +36,6 @@ from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule, ModuleList
 
 from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, build_in_scope
-from s2d_mm.utils.config_compat import patch_external_config_lookup
-
-# Configs using this module inherit mmaction2 configs (``mmaction::``),
-# which mmengine 0.10.7 cannot resolve without this fix.
-patch_external_config_lookup()
 
 LAYOUTS = ('tokens', 'frames')
 
