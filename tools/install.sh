@@ -18,7 +18,9 @@
 #   * chumpy's setup.py imports pip, and xtcocotools is compiled from source
 #     against the installed numpy 2 (its wheels were built for numpy 1 and
 #     there are none for Python >= 3.12): both build without isolation, after
-#     numpy, cython and setuptools are in place;
+#     numpy, cython and setuptools are in place; on Python >= 3.13 the
+#     setup.py of xtcocotools cannot read its own version (PEP 667), so
+#     tools/build_xtcocotools.py builds it from its sdist with that fixed;
 #   * exactly one OpenCV distribution provides `cv2`: opencv-python-headless
 #     (no GUI libraries, fits a server; mmengine, mmcv-lite, mmpose and
 #     mmaction2 import only `cv2`). The metadata of mmengine/mmpose asks for
@@ -77,6 +79,13 @@ echo "[install] Python $PYVER, environment $VENV, $([[ "$UNLOCKED" == 1 ]] && ec
 PIP=("$VENV/bin/python" -m pip install --disable-pip-version-check)
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
+build_xtcocotools_if_needed() {
+  if [[ "$PYVER" != 3.11 && "$PYVER" != 3.12 ]] && \
+     ! "$VENV/bin/python" -c "import xtcocotools.mask" >/dev/null 2>&1; then
+    "$VENV/bin/python" tools/build_xtcocotools.py "$1"
+  fi
+}
+
 if [[ "$UNLOCKED" != 1 ]]; then
   # A cv2 provider other than the locked one (left by an earlier install or
   # by hand) would be mixed with it: refuse rather than guess.
@@ -87,10 +96,12 @@ if [[ "$UNLOCKED" != 1 ]]; then
   # without isolation against them.
   "${PIP[@]}" -q --no-deps "$(pin pip)"
   "${PIP[@]}" -q --no-deps "$(pin setuptools)" "$(pin wheel)" "$(pin cython)" "$(pin numpy)"
+  build_xtcocotools_if_needed "$(pin xtcocotools | cut -d= -f3)"
   "${PIP[@]}" --no-deps --no-build-isolation --no-binary xtcocotools -r "$LOCK"
 else
   "${PIP[@]}" -q --upgrade pip
   "${PIP[@]}" -q -r requirements/build.txt
+  build_xtcocotools_if_needed 1.14.3
   # A CUDA torch already in the environment satisfies these pins and is kept.
   "${PIP[@]}" -r requirements/torch.txt
   "${PIP[@]}" -q --no-build-isolation chumpy
