@@ -9,7 +9,7 @@
 # (ViT-B/16 + MCP + TMA, image stage AffectNet-7, 2 GPUs x 8 clips,
 # 16 frames x interval 1 x 1 clip, 100 epochs).
 #
-# Released DFEW recipe (s2d_release_facts.md §3.2): mixup 0.8 / cutmix 1.0
+# Released DFEW recipe (docs/released_code.md §3.2): mixup 0.8 / cutmix 1.0
 # (one of them per batch), label smoothing 0.1, head dropout 0.5, AdamW
 # lr 1e-5 per 8 clips, cosine, 2 warm-up epochs, AMP. SDL: the released DFEW
 # script leaves it off; the paper's method has it, so it is on here with the

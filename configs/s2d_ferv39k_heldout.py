@@ -7,11 +7,11 @@
 # mmaction2-style name:
 #   s2d_vit-base-p16_affectnet7-pre_2xb8-16x1x1-100e_ferv39k-rgb
 #
-# Released FERV39k recipe (s2d_release_facts.md §3.2): plain cross-entropy
+# Released FERV39k recipe (docs/released_code.md §3.2): plain cross-entropy
 # (no mixup/cutmix, no label smoothing), head dropout 0, SDL on with K 2 /
 # Q 16. The release refreshed anchors with frequency 100 over epochs 0..99,
-# i.e. never (bug #14); here the anchors refresh in epochs 40 and 80 like
-# the DFEW/MAFW scripts' frequency. To reproduce the release exactly set
+# i.e. never (docs/released_code.md §7, item 14); here the anchors refresh
+# in epochs 40 and 80 like the DFEW/MAFW scripts' frequency. To reproduce the release exactly set
 #   model.cls_head.loss_sdl.release_compat=True custom_hooks.0.update_freq=100
 _base_ = [
     './_base_/models/s2d_vit-base-p16.py',

@@ -144,10 +144,10 @@ class ReleaseSampleFrames(SampleFrames):
     For one training clip of ``clip_len`` consecutive frames, mmaction2's
     ``SampleFrames`` draws the start from ``0 .. N - clip_len``; the release
     draws its end index from ``[clip_len, N)`` and so never uses the start
-    ``N - clip_len`` (the last frame is never sampled, bug #37). Clips of at
-    most ``clip_len`` frames are read whole and padded with the last frame by
-    both. Use this only to reproduce the release exactly; test mode is
-    unchanged.
+    ``N - clip_len`` (the last frame is never sampled; docs/released_code.md
+    §7, item 37). Clips of at most ``clip_len`` frames are read whole and
+    padded with the last frame by both. Use this only to reproduce the
+    release exactly; test mode is unchanged.
     """
 
     def __init__(self, clip_len: int, frame_interval: int = 1,

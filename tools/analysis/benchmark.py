@@ -148,7 +148,7 @@ def default_setup(tiny: bool, num_classes: int) -> Dict[str, Any]:
         dict(type='FormatShape', input_format='NCTHW'),
         dict(type='PackActionInputs')
     ]
-    # The release's training augmentation (section 3.3 of the facts).
+    # The release's training augmentation (docs/released_code.md §3.3).
     train_pipeline = [
         dict(
             type='SampleFrames',

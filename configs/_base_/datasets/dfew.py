@@ -1,4 +1,4 @@
-# DFEW, 5-fold protocol (s2d_method.md "Dataset annotation formats").
+# DFEW, 5-fold protocol (docs/method.md §5.1, annotation format §5.2).
 # Paper protocol: train on the full training split of the fold, report the
 # last epoch on the test split; no validation loop (val_dataloader None).
 # For checkpoint selection without touching the test split inherit

@@ -1,4 +1,4 @@
-# FERV39k, official train/test split (s2d_method.md). Paper protocol: no
+# FERV39k, official train/test split (docs/method.md §5.1). Paper protocol: no
 # validation loop; inherit ferv39k_heldout.py for checkpoint selection.
 _base_ = ['./s2d_video_pipelines.py']
 

@@ -1,4 +1,4 @@
-# MAFW, single-label 5-fold protocol, 11 classes (s2d_method.md). Reads
+# MAFW, single-label 5-fold protocol, 11 classes (docs/method.md §5.1). Reads
 # anno/single/no_caption/set_k/{train,test}.txt ('03747.mp4 anger', CRLF);
 # the .csv form of the same split (video_name,labels, 0-based) works too.
 # Paper protocol: no validation loop; inherit mafw_heldout.py for checkpoint

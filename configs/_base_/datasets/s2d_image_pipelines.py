@@ -1,7 +1,7 @@
 # Image-stage (SFER) pipelines, mmpretrain transforms (default_scope
 # 'mmpretrain'; images are loaded BGR, the data preprocessor converts to
 # RGB). MAE-style fine-tuning augmentation as in the lab's MAE-SFER baseline
-# (s2d_release_facts.md §3.1): random-resized-crop, flip, RandAugment
+# (docs/released_code.md §3.1): random-resized-crop, flip, RandAugment
 # rand-m9-mstd0.5-inc1, random erasing 0.25; mixup/cutmix live in the
 # model's data preprocessor.
 img_size = 224

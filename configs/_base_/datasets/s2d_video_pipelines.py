@@ -1,4 +1,4 @@
-# Video pipelines of the released S2D DFER scripts (s2d_release_facts.md
+# Video pipelines of the released S2D DFER scripts (docs/released_code.md
 # §3.3, §3.4), built from stock mmaction2 / mmpretrain transforms. Shared by
 # dfew.py, ferv39k.py and mafw.py.
 clip_len = 16
@@ -6,8 +6,9 @@ img_size = 224
 
 # Training: 16 consecutive frames at interval 1; clips of <= 16 frames are
 # read whole and padded with their last frame (identical to the release).
-# For longer clips the release never starts at N-16 (bug #37); use
-# dict(type='ReleaseSampleFrames', clip_len=16) to reproduce that too.
+# For longer clips the release never starts at N-16 (docs/released_code.md
+# §7, item 37); use dict(type='ReleaseSampleFrames', clip_len=16) to
+# reproduce that too.
 train_pipeline = [
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=1,
          num_clips=1, out_of_bound_opt='repeat_last'),

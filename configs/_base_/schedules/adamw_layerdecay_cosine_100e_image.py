@@ -1,5 +1,5 @@
 # Image-stage (SFER) schedule. S2D's own image-stage hyper-parameters are
-# not published (s2d_release_facts.md §3.1); this is the recipe of the
+# not published (docs/released_code.md §3.1); this is the recipe of the
 # authors' MAE-SFER fine-tune that S2D's image model comes from: AdamW,
 # base lr 5e-4 per 256 images (auto_scale_lr), layer-wise lr decay 0.65,
 # weight decay 0.05 except norms, biases, 1-D parameters and embeddings,
