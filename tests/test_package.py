@@ -19,6 +19,6 @@ def test_custom_imports_in_fresh_interpreter():
         'import_modules_from_strings(**cfg.custom_imports)\n'
         'from mmengine.runner.checkpoint import CheckpointLoader\n'
         "loader = CheckpointLoader._schemes['']\n"
-        "assert loader.__module__ == 's2d_mm.utils.checkpoint', loader\n"
+        "assert loader.__module__ == 's2d_mm.patches', loader\n"
         'import mmaction.models, mmpretrain.models, mmpose.models\n')
     subprocess.run([sys.executable, '-c', code], check=True)
