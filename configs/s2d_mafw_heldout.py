@@ -27,9 +27,8 @@ num_classes = 11
 model = dict(
     backbone=dict(
         landmark=dict(checkpoint=landmark_ckpt),
-        init_cfg=dict(
-            type='Pretrained', checkpoint=image_stage_ckpt,
-            prefix='backbone.')),
+        # strict: only the TMAs and the temporal embedding may be missing
+        init_cfg=dict(type='ImageStageInit', checkpoint=image_stage_ckpt)),
     cls_head=dict(
         num_classes=num_classes,
         dropout_ratio=0.5,

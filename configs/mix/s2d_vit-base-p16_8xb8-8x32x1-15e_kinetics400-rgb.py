@@ -37,9 +37,8 @@ model = dict(
             grid_size=(14, 14)),
         landmark_channels=128,
         tma=dict(ratio=0.25, num_heads=8),
-        init_cfg=dict(
-            type='Pretrained', checkpoint=image_stage_ckpt,
-            prefix='backbone.')),
+        # strict: only the TMAs and the temporal embedding may be missing
+        init_cfg=dict(type='ImageStageInit', checkpoint=image_stage_ckpt)),
     cls_head=dict(
         type='S2DHead',
         num_classes=400,

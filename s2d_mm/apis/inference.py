@@ -35,17 +35,12 @@ __all__ = [
 ]
 
 
-def _checkpoint_state_keys(checkpoint: str) -> List[str]:
-    from mmengine.runner.checkpoint import CheckpointLoader
-    ckpt = CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
-    state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) else {}
-    return list(state)
-
-
 def init_model(config: Union[str, Path, mmengine.Config],
                checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu',
-               cfg_options: Optional[dict] = None) -> nn.Module:
+               cfg_options: Optional[dict] = None,
+               strict: bool = True,
+               allow_head_mismatch: bool = False) -> nn.Module:
     """Build an S2D video model from a config and load its checkpoint.
 
     Same contract as :func:`mmaction.apis.init_recognizer`, plus:
@@ -55,7 +50,11 @@ def init_model(config: Union[str, Path, mmengine.Config],
       returns a distribution;
     - when the checkpoint already holds the landmark branch's weights
       (S2D checkpoints do), the branch's own ``checkpoint`` entry is not
-      needed and is ignored, so a model can be run from its one file.
+      needed and is ignored, so a model can be run from its one file;
+    - the checkpoint must fit the model: missing, unexpected or mis-shaped
+      keys raise :class:`~s2d_mm.utils.state_dict_fit.CheckpointMismatchError`
+      naming the file and the keys (mmaction2 would load what fits and
+      warn).
 
     Args:
         config (str | Path | Config): the model's config.
@@ -63,6 +62,10 @@ def init_model(config: Union[str, Path, mmengine.Config],
             initial weights.
         device (str | torch.device): where to put the model.
         cfg_options (dict, optional): overrides merged into the config.
+        strict (bool): refuse a checkpoint that does not fit. False: load
+            what fits, warn with the list, keep the rest as initialised.
+        allow_head_mismatch (bool): a classifier of another class count
+            keeps its initial weights instead of failing.
 
     Returns:
         nn.Module: the recognizer in eval mode, with ``model.cfg`` set.
@@ -90,14 +93,29 @@ def init_model(config: Union[str, Path, mmengine.Config],
     if checkpoint is not None and not osp.isfile(checkpoint) and \
             '://' not in checkpoint:
         raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    if checkpoint is not None and isinstance(landmark, dict):
-        keys = _checkpoint_state_keys(checkpoint)
-        if any(k.startswith('backbone.landmark.') for k in keys):
-            # the S2D checkpoint restores the branch: neither its own file
-            # nor its initialisation is needed
-            landmark['checkpoint'] = None
-            landmark['init_from_config'] = False
-    return init_recognizer(config, checkpoint, device=device)
+    state_dict = None
+    if checkpoint is not None:
+        from mmengine.runner.checkpoint import _load_checkpoint
+
+        from s2d_mm.utils.state_dict_fit import state_dict_of
+        state_dict = state_dict_of(
+            _load_checkpoint(checkpoint, map_location='cpu'))
+    if isinstance(landmark, dict) and state_dict is not None and any(
+            k.startswith('backbone.landmark.') for k in state_dict):
+        # the S2D checkpoint restores the branch: neither its own file
+        # nor its initialisation is needed
+        landmark['checkpoint'] = None
+        landmark['init_from_config'] = False
+    model = init_recognizer(config, None, device=device)
+    if state_dict is not None:
+        from s2d_mm.utils.state_dict_fit import load_state_dict_checked
+        load_state_dict_checked(
+            model, state_dict, checkpoint, strict=strict,
+            allow_head_mismatch=allow_head_mismatch,
+            hint='init_model(..., strict=False) loads what fits; '
+            'allow_head_mismatch=True accepts only a classifier of another '
+            'class count (it keeps its initial weights).')
+    return model
 
 
 # ---------------------------------------------------------------- reading

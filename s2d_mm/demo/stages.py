@@ -39,12 +39,10 @@ NO_TMA_TRAINABLE = (r'^temporal_embedding$', r'^ln1\.', r'^landmark_embed\.',
                     r'^prompt_norms\.', r'^prompters\.\d+\.(?!tma\.)')
 
 
-#: warnings that are expected in the demo (frozen parameters, adapters
-#: missing from the image-stage checkpoint, ...): kept in the log file, not
-#: shown on the console
+#: warnings that are expected in the demo (frozen parameters, ...): kept in
+#: the log file, not shown on the console
 EXPECTED_WARNINGS = (
     'since its requires_grad=False',
-    'do not match exactly',
     'The prefix is not set in metric class',
     '"FileClient" will be deprecated',
     '"HardDiskBackend" is the alias',
@@ -171,7 +169,7 @@ def video_stage_config(data_root, landmark_ckpt, image_ckpt, epochs=None,
     cfg = Config.fromfile(VIDEO_CONFIG)
     _with_landmark(cfg, landmark_ckpt)
     cfg.model.backbone.init_cfg = dict(
-        type='Pretrained', checkpoint=image_ckpt, prefix='backbone.')
+        type='ImageStageInit', checkpoint=image_ckpt)
     if not use_tma:
         cfg.model.backbone.tma_init = 'zero'
         cfg.model.backbone.trainable = NO_TMA_TRAINABLE

@@ -27,8 +27,7 @@ def test_video_stage_config_variants(tmp_path):
                                     seed=5)
     bb = cfg.model.backbone
     assert bb.landmark.checkpoint == 'LM.pth'
-    assert bb.init_cfg == dict(type='Pretrained', checkpoint='IMG.pth',
-                               prefix='backbone.')
+    assert bb.init_cfg == dict(type='ImageStageInit', checkpoint='IMG.pth')
     assert bb.tma_init == 'zero' and cfg.randomness.seed == 5
     pats = [re.compile(p) for p in bb.trainable]
     trains = lambda n: any(p.search(n) for p in pats)  # noqa: E731

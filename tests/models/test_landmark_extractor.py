@@ -13,6 +13,7 @@ from s2d_mm.models.backbones import LandmarkFeatureExtractor
 from s2d_mm.models.backbones.landmark import IMAGENET_MEAN, IMAGENET_STD
 from s2d_mm.registry import MMACTION_MODELS, MMPOSE_MODELS, MMPRETRAIN_MODELS
 from s2d_mm.testing import tiny_landmark_net
+from s2d_mm.utils.state_dict_fit import CheckpointMismatchError
 
 # A quarter-width MobileFaceNet on 64 px crops: conv_4 (stage 5) is 32x8x8.
 TINY = tiny_landmark_net(out_indices=(5, 8), feat_size=4)
@@ -175,7 +176,8 @@ def test_mismatched_checkpoint_names_the_file(tmp_path):
             type='MobileFaceNet', widen_factor=0.5, num_blocks=(1, 1, 1))))
     ckpt = str(tmp_path / 'wider.pth')
     torch.save(dict(state_dict=other.state_dict()), ckpt)
-    with pytest.raises(RuntimeError, match='wider.pth does not fit'):
+    with pytest.raises(CheckpointMismatchError,
+                       match=r"wider.pth' does not fit[\s\S]*shape mismatch"):
         tiny_extractor(checkpoint=ckpt)
 
 

@@ -198,7 +198,7 @@ def _without_checkpoints(cfg):
         out = {}
         for k, v in cfg.items():
             if k == 'init_cfg' and isinstance(v, dict) and \
-                    v.get('type') == 'Pretrained':
+                    v.get('type') in ('Pretrained', 'ImageStageInit'):
                 continue
             if k == 'checkpoint' and cfg.get('type') == \
                     'LandmarkFeatureExtractor':

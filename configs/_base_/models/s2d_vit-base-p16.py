@@ -3,9 +3,10 @@
 # landmark branch (conv_4, 128x14x14), S2DHead with dropout 0.5, 7 classes.
 # Trainable: temporal embedding, final norm, landmark projection, prompt norms,
 # MCPs with their TMAs, head (9.26 M of 95.06 M; landmark net excluded).
-# Initialise from the image stage with `load_from` (a converted video
-# checkpoint) or `s2d_mm.models.utils.load_static_checkpoint` / the
-# backbone's init_cfg=dict(type='Pretrained', checkpoint=..., prefix='backbone.').
+# Initialise from the image stage with the backbone's
+# init_cfg=dict(type='ImageStageInit', checkpoint=...) (strict: only TMAs and
+# temporal embedding may be missing) or `s2d_mm.models.utils.load_static_checkpoint`,
+# or with `load_from` (a converted video checkpoint).
 num_frames = 16
 num_classes = 7
 landmark = dict(

@@ -9,23 +9,26 @@ config, a local config file or an inline model dict) plus a checkpoint.
 """
 import copy
 import os.path as osp
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmengine.config import Config, ConfigDict
-from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from mmengine.registry import DefaultScope
-from mmengine.runner.checkpoint import CheckpointLoader, load_state_dict
+from mmengine.runner.checkpoint import CheckpointLoader
 from torch import Tensor
 
 from s2d_mm.registry import MMACTION_MODELS, MMPOSE_MODELS, MMPRETRAIN_MODELS, register_in
+from s2d_mm.utils.state_dict_fit import load_state_dict_checked
 
 from .mobilefacenet import convert_mobilefacenet_state_dict
 
-__all__ = ['LandmarkFeatureExtractor', 'load_landmark_model_cfg']
+__all__ = [
+    'LandmarkFeatureExtractor', 'load_landmark_model_cfg',
+    'landmark_branches_with_checkpoint'
+]
 
 # mmaction2's / mmpretrain's data preprocessors normalise RGB 0-255 frames
 # with these ImageNet statistics; S2D's release uses them too.
@@ -274,16 +277,10 @@ class LandmarkFeatureExtractor(BaseModule):
                 for k, v in state_dict.items() if k.startswith('backbone.')
             }
             pose_model = pose_model.backbone
-        try:
-            load_state_dict(
-                pose_model,
-                state_dict,
-                strict=strict,
-                logger=MMLogger.get_current_instance())
-        except RuntimeError as err:
-            raise RuntimeError(
-                f'landmark checkpoint {checkpoint} does not fit the model '
-                f'{self.model_name}: {err}') from None
+        load_state_dict_checked(
+            pose_model, state_dict, checkpoint, strict=strict,
+            hint=f'(landmark model {self.model_name}; '
+            'LandmarkFeatureExtractor(strict=False) loads what fits)')
 
     def _snapshot_weights(self) -> None:
         self._loaded_state = {
@@ -396,3 +393,17 @@ class LandmarkFeatureExtractor(BaseModule):
                 f'grid_mode={self.grid_mode!r}, '
                 f'input_norm={self.input_norm!r}, '
                 f'out_channels={self.out_channels}')
+
+
+def landmark_branches_with_checkpoint(model: nn.Module) -> List[str]:
+    """Key prefixes (e.g. ``'backbone.landmark.'``) of the landmark branches
+    of ``model`` that loaded their own ``checkpoint`` when built.
+
+    A checkpoint of the whole model may leave these keys out (converted
+    release checkpoints and the image stage's do); a branch without a
+    checkpoint of its own must get its weights from the model's checkpoint.
+    """
+    return [
+        name + '.' for name, module in model.named_modules()
+        if isinstance(module, LandmarkFeatureExtractor) and module.checkpoint
+    ]

@@ -36,7 +36,7 @@ from typing import Optional, Sequence, Tuple, Union
 import torch
 import torch.nn as nn
 from mmengine.model import ModuleList
-from mmengine.model.weight_init import trunc_normal_
+from mmengine.model.weight_init import initialize, trunc_normal_
 from mmpretrain.models.backbones import VisionTransformer
 from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -362,6 +362,23 @@ class S2DViT(ViTMCP):
             trunc_normal_(self.temporal_embedding, std=0.02)
 
     def init_weights(self):
+        # ImageStageInit loads weights: like mmengine's Pretrained it must
+        # come after the submodules' own initialisation, which BaseModule
+        # only arranges for type='Pretrained'
+        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else (
+            [self.init_cfg] if self.init_cfg else [])
+        stage = [c for c in cfgs if c.get('type') == 'ImageStageInit']
+        if not stage or self._is_init:
+            return self._init_own_weights()
+        original = self.init_cfg
+        self.init_cfg = [c for c in cfgs if c not in stage] or None
+        try:
+            self._init_own_weights()
+        finally:
+            self.init_cfg = original
+        initialize(self, stage)
+
+    def _init_own_weights(self):
         super().init_weights()
         if not (isinstance(self.init_cfg, dict)
                 and self.init_cfg.get('type') == 'Pretrained'):
