@@ -14,7 +14,11 @@ default_hooks = dict(
         save_best='auto'),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     # generators re-seeded per epoch so that --resume continues exactly
-    epoch_seed=dict(type='EpochSeedHook'))
+    epoch_seed=dict(type='EpochSeedHook'),
+    # load_from / resume / tools/test.py refuse a checkpoint that does not
+    # fit the model; `strict=False` loads what fits (partial load),
+    # `allow_head_mismatch=True` fine-tunes to another class set
+    strict_load=dict(type='StrictLoadHook'))
 # No SyncBuffersHook: the model has no BatchNorm statistics to average
 # (LayerNorm ViT, landmark network frozen in eval mode) and the SDL anchor
 # bank is kept identical across ranks by the loss itself; averaging its

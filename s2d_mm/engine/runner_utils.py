@@ -203,9 +203,13 @@ def load_experiment_config(config: str,
 
 def build_runner(cfg: Config, launcher: str = 'none'):
     """The config's runner (``runner_type`` or mmengine's ``Runner``), with
-    the process group set up first when CPU processes run distributed."""
+    the process group set up first when CPU processes run distributed and
+    the :class:`~s2d_mm.engine.hooks.StrictLoadHook` in every config."""
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
+
+    from .hooks import ensure_strict_load_hook
+    ensure_strict_load_hook(cfg)
     init_cpu_distributed(launcher)
     if 'runner_type' in cfg:
         return RUNNERS.build(cfg)
