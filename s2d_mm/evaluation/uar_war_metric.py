@@ -144,21 +144,40 @@ class UARWARMetric(BaseMetric):
             return list(classes)
         return [str(i) for i in range(num_classes)]
 
+    def _num_classes(self, results: List[dict]):
+        """The class count and where it comes from."""
+        if self.num_classes is not None:
+            return self.num_classes, 'num_classes'
+        if self.dataset_meta and self.dataset_meta.get('classes'):
+            return len(self.dataset_meta['classes']), "the dataset's classes"
+        sizes = {r['num_classes'] for r in results} - {None}
+        if len(sizes) != 1:
+            raise ValueError(
+                'UARWARMetric: set num_classes (no dataset classes, and the '
+                f'scores have {sorted(sizes) or "no"} widths)')
+        return sizes.pop(), 'the width of the scores'
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
-        num_classes = self.num_classes
-        if num_classes is None and self.dataset_meta and \
-                self.dataset_meta.get('classes'):
-            num_classes = len(self.dataset_meta['classes'])
-        if num_classes is None:
-            sizes = {r['num_classes'] for r in results} - {None}
-            if len(sizes) != 1:
-                raise ValueError('UARWARMetric: set num_classes')
-            num_classes = sizes.pop()
+        num_classes, origin = self._num_classes(results)
+        # a model of another class count would otherwise be scored on a
+        # confusion matrix whose rows shift by the extra columns
+        widths = sorted({r['num_classes'] for r in results} - {None})
+        if widths and widths != [num_classes]:
+            raise ValueError(
+                f'UARWARMetric: the prediction scores have '
+                f'{" / ".join(map(str, widths))} columns but there are '
+                f'{num_classes} classes ({origin}); the model and the '
+                'dataset disagree on the class set')
         preds = torch.tensor([r['pred'] for r in results])
         gts = torch.tensor([r['gt'] for r in results])
-        if len(gts) and (gts.max() >= num_classes or gts.min() < 0):
-            raise ValueError(f'UARWARMetric: ground-truth label outside '
-                             f'0..{num_classes - 1}')
+        for name, labels in (('ground-truth', gts), ('predicted', preds)):
+            bad = labels[(labels < 0) | (labels >= num_classes)] \
+                if len(labels) else labels
+            if len(bad):
+                raise ValueError(
+                    f'UARWARMetric: {name} label {int(bad[0])} outside '
+                    f'0..{num_classes - 1} ({num_classes} classes, from '
+                    f'{origin}; {len(bad)} such sample(s))')
         confusion = ConfusionMatrix.calculate(
             preds, gts, num_classes=num_classes).numpy()
         stats = uar_war(confusion)

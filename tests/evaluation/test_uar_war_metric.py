@@ -106,7 +106,36 @@ def test_num_classes_from_scores_and_label_range():
     assert metrics['UAR'] == pytest.approx(EXPECTED_UAR)
     assert sorted(k for k in metrics if k.startswith('recall/')) == \
         [f'recall/{i}' for i in range(4)]
-    metric = UARWARMetric(num_classes=3, save_files=False)
-    metric.process(None, mmpretrain_samples())
-    with pytest.raises(ValueError, match='outside 0..2'):
+    metric = UARWARMetric(num_classes=4, save_files=False)
+    samples = mmpretrain_samples()
+    samples[-1]['gt_label'] = torch.tensor([4])
+    metric.process(None, samples)
+    with pytest.raises(ValueError, match=r'ground-truth label 4 outside 0..3'):
         metric.evaluate(len(GT))
+
+
+@pytest.mark.parametrize('gt_last', [0, 6])  # 6 = C - 1: reshape crash before
+def test_scores_wider_than_the_class_set_are_refused(gt_last):
+    """8-column scores on 7-class data: bincount(C * gt + pred) would book
+    class-7 predictions into the next row."""
+    metric = UARWARMetric(save_files=False)
+    metric.dataset_meta = dict(classes=[f'c{i}' for i in range(7)])
+    samples = []
+    for g, p in [(0, 7), (1, 1), (gt_last, 7)]:
+        ds = ActionDataSample().set_gt_labels(g)
+        ds.set_pred_score(_scores(p, num_classes=8))
+        samples.append(ds.to_dict())
+    metric.process(None, samples)
+    with pytest.raises(ValueError, match=r"scores have 8 columns but there "
+                       r"are 7 classes \(the dataset's classes\)"):
+        metric.evaluate(len(samples))
+
+
+def test_predicted_labels_outside_the_class_set_are_refused():
+    metric = UARWARMetric(num_classes=3, save_files=False)
+    metric.process(None, [
+        DataSample().set_gt_label(0).set_pred_label(1).to_dict(),
+        DataSample().set_gt_label(2).set_pred_label(3).to_dict()])
+    with pytest.raises(ValueError, match=r'predicted label 3 outside 0..2 '
+                       r'\(3 classes, from num_classes; 1 such sample'):
+        metric.evaluate(2)
