@@ -42,7 +42,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--landmark-config',
         help='mmpose config of the landmark network for the written config '
-        '(e.g. configs/_base_/models/landmark_mobilefacenet.py)')
+        '(e.g. configs/_base_/models/landmark_mobilefacenet.py); a '
+        'MobileFaceNet SRC is checked against it (default: the released '
+        'architecture)')
     parser.add_argument(
         '--landmark-checkpoint', help='its weights (e.g. the released '
         'mobilefacenet_model_best.pth.tar)')

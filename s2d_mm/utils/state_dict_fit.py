@@ -251,8 +251,8 @@ def check_state_dict(state_dict: Mapping,
         hint (str, optional): how to loosen the check, appended to the
             error (e.g. the option of the tool that loads).
         logger: mmengine logger for warnings and notes.
-        error (type): the exception raised, a subclass of
-            :class:`CheckpointMismatchError`.
+        error (type): the exception class raised (default
+            :class:`CheckpointMismatchError`).
 
     Returns:
         tuple: the state dict to load (mis-shaped and skipped keys removed)

@@ -1,6 +1,7 @@
 """Checkpoint converter: released video / image-stage, timm/MAE ViT,
 MobileFaceNet; file formats, architecture inference, refusals."""
 import argparse
+import copy
 import importlib.util
 import os.path as osp
 import re
@@ -224,19 +225,49 @@ def test_architecture_checks():
         detect_source_kind({'foo.weight': torch.zeros(1)})
 
 
+def _released_mobilefacenet(**backbone):
+    """A MobileFaceNet state dict under the release's key names."""
+    from s2d_mm.models.utils.convert import RELEASED_MOBILEFACENET
+    from s2d_mm.registry import MMPOSE_MODELS
+    cfg = copy.deepcopy(RELEASED_MOBILEFACENET)
+    cfg['backbone'].update(backbone)
+    with DefaultScope.overwrite_default_scope('mmpose'):
+        model = MMPOSE_MODELS.build(cfg)
+    return {re.sub(r'^(backbone|head)\.', '', k): v
+            for k, v in model.state_dict().items()}
+
+
 def test_landmark_checkpoint_goes_to_mobilefacenet_converter(tmp_path):
-    sd = {
-        'conv1.conv.weight': torch.randn(64, 3, 3, 3),
-        'output_layer.linear.weight': torch.randn(136, 512)
-    }
-    torch.save({'state_dict': sd}, tmp_path / 'mfn.pth.tar')
+    sd = _released_mobilefacenet()
+    torch.save({'state_dict': {'module.' + k: v for k, v in sd.items()}},
+               tmp_path / 'mfn.pth.tar')
     meta = convert_file(str(tmp_path / 'mfn.pth.tar'),
                         str(tmp_path / 'mfn.pth'))
     assert meta['source_kind'] == 'landmark'
     saved = torch.load(tmp_path / 'mfn.pth', weights_only=True)
-    assert set(saved['state_dict']) == {
-        'backbone.conv1.conv.weight', 'head.output_layer.linear.weight'
-    }
+    assert len(saved['state_dict']) == len(sd)
+    assert 'backbone.conv1.conv.weight' in saved['state_dict']
+    assert 'head.output_layer.linear.weight' in saved['state_dict']
+
+
+def test_landmark_checkpoint_that_is_not_the_released_network(tmp_path):
+    # two keys named like MobileFaceNet's are not a MobileFaceNet
+    two = {'conv1.conv.weight': torch.randn(64, 3, 3, 3),
+           'output_layer.linear.weight': torch.randn(136, 512)}
+    torch.save({'state_dict': two}, tmp_path / 'two.pth.tar')
+    with pytest.raises(CheckpointConversionError) as err:
+        convert_file(str(tmp_path / 'two.pth.tar'), str(tmp_path / 'o.pth'))
+    msg = str(err.value)
+    assert 'two.pth.tar (landmark checkpoint)' in msg
+    assert 'missing key(s)' in msg and 'backbone.conv1.bn.weight' in msg
+    assert not osp.exists(tmp_path / 'o.pth')
+    # a narrower network: every width is wrong
+    narrow = _released_mobilefacenet(widen_factor=0.5)
+    torch.save(narrow, tmp_path / 'narrow.pth')
+    with pytest.raises(CheckpointConversionError,
+                       match=r'shape mismatch[\s\S]*conv1.conv.weight: '
+                       r'checkpoint \(32, 3, 3, 3\) vs model \(64, 3, 3, 3\)'):
+        convert_file(str(tmp_path / 'narrow.pth'), str(tmp_path / 'o.pth'))
 
 
 def test_cli_reports_errors(tmp_path, repo_root, capsys):

@@ -18,7 +18,9 @@ Supported sources (each as ``.pth``/``.pth.tar``/``.pt`` holding ``model``,
   Becomes an ``ImageClassifier`` checkpoint whose MCP weights are missing
   (they are new).
 - ``landmark``: a released MobileFaceNet checkpoint, converted by
-  :func:`s2d_mm.models.backbones.mobilefacenet.convert_mobilefacenet_state_dict`.
+  :func:`s2d_mm.models.backbones.mobilefacenet.convert_mobilefacenet_state_dict`
+  and checked against the released architecture
+  (:data:`RELEASED_MOBILEFACENET`, or the landmark model it is meant for).
 
 The architecture is read from the weights (depth, width, MLP width, patch,
 input size, frames, classes, landmark channels, MCP width, TMA ratio,
@@ -27,9 +29,10 @@ prompt type). Head counts cannot be read from weights: they default to
 (``overrides``), e.g. from the release's model-argument JSON.
 
 Every key is accounted for: the converted state dict is checked against a
-model built from the inferred config; unknown, missing (other than the new
-modules of a ``vit`` source) and mis-shaped keys raise
-:class:`CheckpointConversionError` with the full list.
+model built from the inferred config (the landmark network: the model it
+will feed); unknown, missing (other than the new modules of a ``vit``
+source) and mis-shaped keys raise :class:`CheckpointConversionError` with
+the list (:mod:`s2d_mm.utils.state_dict_fit`).
 """
 import argparse
 import json
@@ -42,6 +45,7 @@ from typing import Dict, List, Mapping, Optional, Tuple
 import torch
 
 from s2d_mm.utils import load_checkpoint_file
+from s2d_mm.utils.state_dict_fit import check_state_dict
 
 SOURCE_KINDS = ('video', 'image', 'vit', 'landmark')
 _WRAPPER_KEYS = ('model', 'model_state_dict', 'state_dict', 'module')
@@ -92,6 +96,15 @@ _DROPPED = [
     (re.compile(r'^(decoder_|decoder\.|mask_token$)'),
      'MAE pre-training decoder'),
 ]
+
+
+#: the landmark network of the release as an mmpose model (the defaults of
+#: MobileFaceNet / MobileFaceNetHead, as
+#: ``configs/_base_/models/landmark_mobilefacenet.py``)
+RELEASED_MOBILEFACENET = dict(
+    type='TopdownPoseEstimator',
+    backbone=dict(type='MobileFaceNet'),
+    head=dict(type='MobileFaceNetHead'))
 
 
 class CheckpointConversionError(ValueError):
@@ -334,7 +347,8 @@ def _rename(state_dict: Mapping, kind: str) -> Tuple[Dict, List, List]:
 
 def convert_state_dict(checkpoint: Mapping,
                        overrides: Optional[dict] = None,
-                       filename: str = '<checkpoint>') -> Tuple[Dict, dict]:
+                       filename: str = '<checkpoint>',
+                       landmark_model=None) -> Tuple[Dict, dict]:
     """Convert a loaded checkpoint.
 
     Args:
@@ -343,6 +357,9 @@ def convert_state_dict(checkpoint: Mapping,
             should not be) read from the weights, e.g. ``num_heads``;
             release argument names accepted.
         filename (str): For error messages.
+        landmark_model (str | dict, optional): For a ``landmark`` source,
+            the mmpose model it will feed (config path or model dict);
+            default :data:`RELEASED_MOBILEFACENET`.
 
     Returns:
         tuple: ``(state_dict, meta)``; ``meta`` has ``source_kind``,
@@ -356,6 +373,7 @@ def convert_state_dict(checkpoint: Mapping,
     if kind == 'landmark':
         from s2d_mm.models.backbones import mobilefacenet
         converted = mobilefacenet.convert_mobilefacenet_state_dict(sd)
+        _check_landmark(converted, landmark_model, filename)
         return converted, dict(source_kind=kind, dropped_keys=[])
     arch = infer_arch(sd, kind, overrides)
     converted, dropped, unknown = _rename(sd, kind)
@@ -398,32 +416,35 @@ def _check_against_model(converted: Mapping, cfg: dict, kind: str,
     """Every model key present with its shape; nothing extra."""
     with torch.device('meta'):
         model = _build(cfg, kind)
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    missing = [k for k in expected if k not in converted]
-    if kind == 'vit':
-        # a plain ViT has none of what S2D adds, and maybe no classifier
-        missing = [
-            k for k in missing
-            if not re.match(r'^(backbone\.(landmark_embed|prompt_norms|'
-                            r'prompters)\.|head\.)', k)
-        ]
-    unexpected = [k for k in converted if k not in expected]
-    wrong = [
-        f'{k}: checkpoint {tuple(converted[k].shape)} vs model {expected[k]}'
-        for k in converted
-        if k in expected and tuple(converted[k].shape) != expected[k]
-    ]
-    problems = []
-    if missing:
-        problems.append(f'missing keys: {missing}')
-    if unexpected:
-        problems.append(f'unexpected keys: {unexpected}')
-    if wrong:
-        problems.append(f'shape mismatches: {wrong}')
-    if problems:
-        raise CheckpointConversionError(
-            f'{filename} ({kind} checkpoint) does not fit the inferred '
-            'architecture; ' + '; '.join(problems))
+    # a plain ViT has none of what S2D adds, and maybe no classifier
+    new = (r'^(backbone\.(landmark_embed|prompt_norms|prompters)\.|head\.)'
+           if kind == 'vit' else None)
+    check_state_dict(
+        converted, model, f'{filename} ({kind} checkpoint)',
+        ignore_missing=new, error=CheckpointConversionError,
+        hint='(compared with the architecture inferred from the weights)')
+
+
+def _check_landmark(converted: Mapping, landmark_model, filename: str):
+    """The converted landmark network against the model it will feed."""
+    from mmengine.registry import DefaultScope
+
+    from s2d_mm.models.backbones.landmark import load_landmark_model_cfg
+    from s2d_mm.registry import MMPOSE_MODELS
+    model_cfg, _ = load_landmark_model_cfg(
+        landmark_model or RELEASED_MOBILEFACENET)
+    with DefaultScope.overwrite_default_scope('mmpose'), \
+            torch.device('meta'):
+        model = MMPOSE_MODELS.build(model_cfg)
+    headless = not any(k.startswith('head.') for k in converted)
+    check_state_dict(
+        converted, model, f'{filename} (landmark checkpoint)',
+        # a backbone-only file is what LandmarkFeatureExtractor keeps
+        ignore_missing=r'^head\.' if headless else None,
+        error=CheckpointConversionError,
+        hint='(compared with the released MobileFaceNet; another landmark '
+        'network: --landmark-config)' if landmark_model is None else
+        f'(compared with the landmark model {landmark_model!r})')
 
 
 def load_source(filename: str):
@@ -490,7 +511,9 @@ def convert_file(src: str,
     optionally write the matching config, with ``landmark`` as its landmark
     branch (``None``: features passed in). Returns ``meta``."""
     checkpoint = load_source(src)
-    state_dict, meta = convert_state_dict(checkpoint, overrides, src)
+    state_dict, meta = convert_state_dict(
+        checkpoint, overrides, src,
+        landmark_model=(landmark or {}).get('model'))
     meta = dict(meta, converted_from=osp.basename(src))
     if landmark is not None and 'model' in meta:
         landmark = dict(landmark)
