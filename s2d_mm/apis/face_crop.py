@@ -7,70 +7,35 @@ detections, enlarged and made square) and cropping every frame with it, so
 the face does not jitter from frame to frame.
 
 The default detector is OpenCV's frontal-face Haar cascade, which ships
-inside the ``opencv-python(-headless)`` wheels (``cv2.data.haarcascades``):
-nothing is downloaded.
+inside the ``opencv-python(-headless)`` 4.x wheels
+(``cv2.data.haarcascades``): nothing is downloaded. Any detector of
+:mod:`s2d_mm.apis.face_detectors` (or a callable frame -> boxes) can be
+passed instead.
 """
-import os.path as osp
 from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
+from .face_detectors import HaarFaceDetector
+
 __all__ = ['HaarFaceDetector', 'NoFaceFoundError', 'clip_face_box',
-           'crop_clip']
+           'crop_clip', 'crop_frame', 'square_box']
 
 
 class NoFaceFoundError(RuntimeError):
     """No face was detected in (enough frames of) a clip."""
 
 
-class HaarFaceDetector:
-    """OpenCV Haar cascade face detector.
-
-    Args:
-        cascade (str): File name inside ``cv2.data.haarcascades`` or a path
-            to a cascade XML. Defaults to the frontal-face default cascade.
-        scale_factor (float): Image pyramid step of ``detectMultiScale``.
-        min_neighbors (int): Overlapping detections needed to keep one.
-        min_size_ratio (float): Smallest face side as a fraction of the
-            frame's shorter side.
-    """
-
-    def __init__(self,
-                 cascade: str = 'haarcascade_frontalface_default.xml',
-                 scale_factor: float = 1.1,
-                 min_neighbors: int = 4,
-                 min_size_ratio: float = 0.08):
-        path = cascade
-        if not osp.isfile(path):
-            path = osp.join(cv2.data.haarcascades, cascade)
-        if not osp.isfile(path):
-            raise FileNotFoundError(
-                f'Haar cascade {cascade!r} not found (looked in '
-                f'{cv2.data.haarcascades}); is opencv-python(-headless) '
-                'installed with its data files?')
-        self.classifier = cv2.CascadeClassifier(path)
-        if self.classifier.empty():
-            raise RuntimeError(f'could not load the Haar cascade {path}')
-        self.scale_factor = scale_factor
-        self.min_neighbors = min_neighbors
-        self.min_size_ratio = min_size_ratio
-
-    def __call__(self, frame: np.ndarray) -> np.ndarray:
-        """Faces in one BGR frame ``(H, W, 3)`` -> boxes ``(K, 4)`` as
-        ``(x1, y1, x2, y2)``, largest first."""
-        gray = frame if frame.ndim == 2 else cv2.cvtColor(
-            frame, cv2.COLOR_BGR2GRAY)
-        side = max(16, int(min(gray.shape[:2]) * self.min_size_ratio))
-        faces = self.classifier.detectMultiScale(
-            gray, scaleFactor=self.scale_factor,
-            minNeighbors=self.min_neighbors, minSize=(side, side))
-        if len(faces) == 0:
-            return np.zeros((0, 4), np.float32)
-        faces = np.asarray(faces, np.float32)
-        faces = faces[np.argsort(-faces[:, 2] * faces[:, 3])]
-        faces[:, 2:] += faces[:, :2]
-        return faces
+def square_box(box: np.ndarray, enlarge: float = 1.3) -> np.ndarray:
+    """Square crop box(es) around face box(es) ``(..., 4)`` (x1, y1, x2,
+    y2): same centre, side ``enlarge`` times the longer side (Haar boxes
+    span brows to chin; ``1.3`` gives a crop like DFEW's)."""
+    box = np.asarray(box, np.float32)
+    centre = (box[..., :2] + box[..., 2:]) / 2
+    half = np.maximum(box[..., 2] - box[..., 0],
+                      box[..., 3] - box[..., 1])[..., None] * enlarge / 2
+    return np.concatenate([centre - half, centre + half], axis=-1)
 
 
 def clip_face_box(frames: Sequence[np.ndarray],
@@ -122,30 +87,33 @@ def clip_face_box(frames: Sequence[np.ndarray],
     centres = (found[:, :2] + found[:, 2:]) / 2
     sides = np.maximum(found[:, 2] - found[:, 0], found[:, 3] - found[:, 1])
     cx, cy = np.median(centres, axis=0)
-    half = float(np.median(sides)) * enlarge / 2
-    box = np.array([cx - half, cy - half, cx + half, cy + half], np.float32)
+    half = float(np.median(sides)) / 2
+    box = square_box([cx - half, cy - half, cx + half, cy + half], enlarge)
     return box, dict(probed=probes.tolist(),
                      hits=[None if b is None else b.tolist() for b in hits])
+
+
+def crop_frame(frame: np.ndarray,
+               box: np.ndarray,
+               size: Optional[int] = None) -> np.ndarray:
+    """Crop one frame with ``box`` (x1, y1, x2, y2; may reach outside the
+    frame, which is then padded by replicating the border); ``size``
+    resizes the crop to ``size x size``."""
+    x1, y1, x2, y2 = [int(round(float(v))) for v in box]
+    h, w = frame.shape[:2]
+    pad = max(0, -x1, -y1, x2 - w, y2 - h)
+    src = frame
+    if pad:
+        src = cv2.copyMakeBorder(frame, pad, pad, pad, pad,
+                                 cv2.BORDER_REPLICATE)
+    crop = src[y1 + pad:y2 + pad, x1 + pad:x2 + pad]
+    if size is not None:
+        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+    return np.ascontiguousarray(crop)
 
 
 def crop_clip(frames: Sequence[np.ndarray],
               box: np.ndarray,
               size: Optional[int] = None) -> List[np.ndarray]:
-    """Crop every frame with the same box; outside the frame is padded by
-    replicating the border. ``size`` resizes the square crops to
-    ``size x size``."""
-    x1, y1, x2, y2 = [int(round(v)) for v in box]
-    out = []
-    for frame in frames:
-        h, w = frame.shape[:2]
-        pad = max(0, -x1, -y1, x2 - w, y2 - h)
-        src = frame
-        if pad:
-            src = cv2.copyMakeBorder(frame, pad, pad, pad, pad,
-                                     cv2.BORDER_REPLICATE)
-        crop = src[y1 + pad:y2 + pad, x1 + pad:x2 + pad]
-        if size is not None:
-            crop = cv2.resize(crop, (size, size),
-                              interpolation=cv2.INTER_AREA)
-        out.append(np.ascontiguousarray(crop))
-    return out
+    """Crop every frame with the same box (:func:`crop_frame`)."""
+    return [crop_frame(frame, box, size) for frame in frames]
