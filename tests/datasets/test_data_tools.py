@@ -58,6 +58,47 @@ def test_check_dataset_report(tmp_path, capsys):
     assert 'samples with problems: 2' in text
 
 
+def test_check_dataset_reads_what_training_reads(tmp_path, capsys):
+    """A corrupt middle frame (reachable by a random training window) is
+    found by default; gaps, duplicated numbers and stray files warn."""
+    tree = make_fake_dfew(str(tmp_path / 'DFEW'), num_per_class=1,
+                          num_frames=40, size=16, label_base=1)
+    root, names = tree['frame_root'], tree['train_names']
+    middle = osp.join(root, names[0], '00020.jpg')
+    with open(middle, 'wb') as f:
+        f.write(b'broken')
+    os.remove(osp.join(root, names[1], '00005.jpg'))
+    os.remove(osp.join(root, names[1], '00006.jpg'))
+    shutil.copy(osp.join(root, names[2], '00003.jpg'),
+                osp.join(root, names[2], '3.jpg'))
+    with open(osp.join(root, names[3], 'notes.txt'), 'w') as f:
+        f.write('x')
+    tool = load_tool('tools/data/check_dataset.py')
+    args = [osp.join(REPO, 'configs/_base_/datasets/dfew.py'), '--data-root',
+            str(tmp_path / 'DFEW'), '--splits', 'train', '--cfg-options',
+            'fold=1', '--out']
+    assert tool.main(args + [str(tmp_path / 'all.json')]) == 1
+    with open(tmp_path / 'all.json') as f:
+        report = json.load(f)['train']
+    assert report['decode'] == 'all'
+    bad = {r['sample_id']: r['problems'] for r in report['bad_samples']}
+    assert bad == {names[0]: [f'frame {middle}: not a decodable image']}
+    warned = {r['sample_id']: r['warnings'] for r in report['warned_samples']}
+    assert set(warned) == {names[1], names[2], names[3]}
+    assert 'numbering gap: 2 frame number(s) missing between 1 and 40 (5-6)' \
+        in warned[names[1]][0]
+    assert 'frame number(s) used by several files: 00003.jpg = 3.jpg' in \
+        warned[names[2]][0]
+    assert warned[names[3]] == [
+        f'{osp.join(root, names[3])}: 1 stray entry(ies), not '
+        '.jpg/.jpeg/.png/.bmp/.webp frames: notes.txt']
+    text = capsys.readouterr().out
+    assert 'samples with warnings (they load; check them): 3' in text
+    # the quick look reads only the first and last 16 frames: it misses it
+    assert tool.main(args + [str(tmp_path / 'ends.json'), '--decode',
+                             'ends']) == 0
+
+
 def test_check_dataset_annotation_error(tmp_path, capsys):
     tree = make_fake_dfew(str(tmp_path / 'DFEW'), num_per_class=1,
                           num_frames=2, size=8, label_base=0)

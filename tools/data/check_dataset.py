@@ -3,15 +3,19 @@
 Builds the train / val / test datasets of a config exactly as training does
 (annotation problems stop here with file, line and reason), then walks every
 sample: counts per class, missing or empty frame folders, clips shorter than
-16 frames, unreadable frames / images, undecodable videos. Writes a JSON
-report and prints a summary; exits with status 1 if any sample is bad.
+16 frames, unreadable frames / images, undecodable videos. By default every
+frame is decoded, as training's random windows can read any of them;
+``--decode ends`` (first and last ``--clip-len`` frames) is the quick look.
+Numbering gaps, one frame number under two names and stray files in a frame
+folder are reported as warnings. Writes a JSON report and prints a summary;
+exits with status 1 if any sample is bad (warnings do not change it).
 
 Examples::
 
     python tools/data/check_dataset.py configs/_base_/datasets/dfew.py \\
         --splits train test --data-root /data/DFEW --cfg-options fold=3
     python tools/data/check_dataset.py configs/_base_/datasets/mafw.py \\
-        --decode all --out work_dirs/mafw_check.json
+        --decode ends --out work_dirs/mafw_check.json   # quick look
 """
 import argparse
 import json
@@ -30,9 +34,11 @@ def parse_args(argv=None):
     p.add_argument('config', help='config with train/val/test dataloaders')
     p.add_argument('--splits', nargs='+', default=['train', 'test'],
                    choices=['train', 'val', 'test'])
-    p.add_argument('--decode', default='ends', choices=['all', 'ends', 'none'],
-                   help="frames to decode: 'ends' = first and last clip_len "
-                   "(what training and testing read), 'all', or 'none'")
+    p.add_argument('--decode', default='all', choices=['all', 'ends', 'none'],
+                   help="frames to decode: 'all' (default; every frame a "
+                   "random training window can reach), 'ends' (quick look: "
+                   "first and last --clip-len frames only; misses a corrupt "
+                   "middle frame) or 'none' (only check that media exist)")
     p.add_argument('--clip-len', type=int, default=16)
     p.add_argument('--data-root', help='dataset root replacing the '
                    "datasets' data_root")
