@@ -7,7 +7,10 @@
 * ``pip check`` finds every requirement met, except the OpenCV names that the
   headless build stands in for and the platform tag of decord 0.6.0's wheel
   (tagged manylinux2010, which current pip no longer matches, while the wheel
-  imports and decodes fine).
+  imports and decodes fine);
+* ``cv2`` has what the project uses of it: ``CascadeClassifier`` with the
+  frontal-face Haar cascade (the default face detector; OpenCV 5 builds
+  lack both) and ``FaceDetectorYN``.
 
 ``--cv2-only`` runs the first check alone and accepts no provider yet (the
 installer calls it before installing into an existing environment).
@@ -52,6 +55,24 @@ def check_cv2(allow_none=False):
     return None
 
 
+def check_cv2_features():
+    import os.path as osp
+    try:
+        import cv2
+    except ImportError as err:
+        return f'cv2 does not import: {err}'
+    missing = [n for n in ('CascadeClassifier', 'FaceDetectorYN')
+               if not hasattr(cv2, n)]
+    cascade = osp.join(getattr(getattr(cv2, 'data', None), 'haarcascades',
+                               ''), 'haarcascade_frontalface_default.xml')
+    if not osp.isfile(cascade):
+        missing.append(cascade)
+    if missing:
+        return (f'cv2 {cv2.__version__} lacks {", ".join(missing)}; install '
+                'the version of requirements/opencv.txt')
+    return None
+
+
 def check_pip():
     out = subprocess.run([sys.executable, '-m', 'pip', 'check'],
                          capture_output=True, text=True)
@@ -71,7 +92,7 @@ def main():
     args = parser.parse_args()
     errors = [check_cv2(allow_none=args.cv2_only)]
     if not args.cv2_only:
-        errors.append(check_pip())
+        errors += [check_cv2_features(), check_pip()]
     errors = [e for e in errors if e]
     for err in errors:
         print(f'[install] error: {err}', file=sys.stderr)

@@ -22,8 +22,8 @@
 #     setup.py of xtcocotools cannot read its own version (PEP 667), so
 #     tools/build_xtcocotools.py builds it from its sdist with that fixed;
 #   * exactly one OpenCV distribution provides `cv2`: opencv-python-headless
-#     (no GUI libraries, fits a server; mmengine, mmcv-lite, mmpose and
-#     mmaction2 import only `cv2`). The metadata of mmengine/mmpose asks for
+#     4.x (no GUI libraries, fits a server; mmengine, mmcv-lite, mmpose and
+#     mmaction2 import only `cv2`; OpenCV 5 lacks the Haar face detector). The metadata of mmengine/mmpose asks for
 #     opencv-python and mmaction2's for opencv-contrib-python; the three
 #     provide the same module and installing two of them leaves `cv2` a mix
 #     of both, so those requirements are accepted as met by the headless one;
@@ -72,7 +72,6 @@ fi
 # The OpenCV distributions that all install the module `cv2`; the project
 # keeps the headless one (tools/check_environment.py).
 CV2_DISTS=(opencv-python opencv-contrib-python opencv-python-headless opencv-contrib-python-headless)
-CV2_WANT=opencv-python-headless
 
 echo "[install] Python $PYVER, environment $VENV, $([[ "$UNLOCKED" == 1 ]] && echo 'UNLOCKED (version ranges, untested set)' || echo "lock $LOCK")"
 [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
@@ -109,10 +108,9 @@ else
     -r requirements/mminstall.txt -r requirements/runtime.txt \
     -r requirements/optional.txt -r requirements/tests.txt
   # mmengine/mmpose pull opencv-python and mmaction2 opencv-contrib-python:
-  # keep only the headless build, at the version that was resolved.
-  CV2_VER="$("$VENV/bin/python" -c 'from importlib.metadata import version; print(version("opencv-python"))')"
+  # keep only the headless build of requirements/opencv.txt.
   "$VENV/bin/python" -m pip uninstall -y -q "${CV2_DISTS[@]}"
-  "${PIP[@]}" -q --no-deps "$CV2_WANT==$CV2_VER" || "${PIP[@]}" -q --no-deps "$CV2_WANT"
+  "${PIP[@]}" -q --no-deps -r requirements/opencv.txt
 fi
 "${PIP[@]}" -q --no-deps --no-build-isolation -e .
 
