@@ -405,8 +405,9 @@ def test_frame_names_with_gaps(tmp_path):
 @pytest.mark.parametrize('name', ['dfew', 'dfew_heldout', 'mafw_heldout',
                                   'ferv39k'])
 def test_base_configs_build_dataloaders(tmp_path, name):
-    """The dataset base configs build train/val/test loaders on trees in the
-    official layouts (only data_root and image size changed)."""
+    """The dataset base configs (and the held-out experiment configs) build
+    train/val/test loaders on trees in the official layouts (only data_root
+    and image size changed)."""
     from mmengine.runner import Runner
     ds_name = name.split('_')[0]
     make = dict(dfew=make_fake_dfew, mafw=make_fake_mafw,
@@ -415,8 +416,10 @@ def test_base_configs_build_dataloaders(tmp_path, name):
     if ds_name == 'dfew':
         kwargs['label_base'] = 1  # the config declares DFEW's own 1-based
     tree = make(str(tmp_path), **kwargs)
-    cfg = Config.fromfile(
-        osp.join(REPO, f'configs/_base_/datasets/{name}.py'))
+    # the held-out variants live in the experiment configs
+    path = f'configs/s2d_{name}.py' if 'heldout' in name else \
+        f'configs/_base_/datasets/{name}.py'
+    cfg = Config.fromfile(osp.join(REPO, path))
     frames = osp.relpath(tree['frame_root'], str(tmp_path))
     loaders = {}
     for key in ('train_dataloader', 'val_dataloader', 'test_dataloader'):

@@ -1,8 +1,9 @@
 # DFEW, 5-fold protocol (docs/method.md §5.1, annotation format §5.2).
 # Paper protocol: train on the full training split of the fold, report the
 # last epoch on the test split; no validation loop (val_dataloader None).
-# For checkpoint selection without touching the test split inherit
-# dfew_heldout.py instead. Switch folds with `--cfg-options fold=k`.
+# configs/s2d_dfew_heldout.py adds a validation split carved from the
+# training split for checkpoint selection. Switch folds with
+# `--cfg-options fold=k`.
 _base_ = ['./s2d_video_pipelines.py']
 
 dataset_type = 'DFEWDataset'

@@ -1,5 +1,6 @@
 # FERV39k, official train/test split (docs/method.md §5.1). Paper protocol: no
-# validation loop; inherit ferv39k_heldout.py for checkpoint selection.
+# validation loop; configs/s2d_ferv39k_heldout.py adds one on a held-out
+# part of the training split.
 _base_ = ['./s2d_video_pipelines.py']
 
 dataset_type = 'FERV39kDataset'

@@ -1,8 +1,9 @@
 # MAFW, single-label 5-fold protocol, 11 classes (docs/method.md §5.1). Reads
 # anno/single/no_caption/set_k/{train,test}.txt ('03747.mp4 anger', CRLF);
 # the .csv form of the same split (video_name,labels, 0-based) works too.
-# Paper protocol: no validation loop; inherit mafw_heldout.py for checkpoint
-# selection. Switch folds with `--cfg-options fold=k`.
+# Paper protocol: no validation loop; configs/s2d_mafw_heldout.py adds one on
+# a held-out part of the training split. Switch folds with
+# `--cfg-options fold=k`.
 _base_ = ['./s2d_video_pipelines.py']
 
 dataset_type = 'MAFWDataset'
