@@ -66,8 +66,6 @@ model = dict(
                      num_classes=num_classes)
             ])))
 
-# the last prompt norm is never used (as released): DDP must allow it
-find_unused_parameters = True
 
 # paper protocol: no validation loop (the schedule base defines one) and no
 # best checkpoint; the last epoch is reported

@@ -47,7 +47,6 @@ model = dict(
             topk=2,
             loss_type='bce')))
 
-find_unused_parameters = True
 
 # paper protocol: no validation loop (the schedule base defines one) and no
 # best checkpoint; the last epoch is reported

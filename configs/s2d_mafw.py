@@ -54,7 +54,6 @@ model = dict(
                      num_classes=num_classes)
             ])))
 
-find_unused_parameters = True
 
 # paper protocol: no validation loop (the schedule base defines one) and no
 # best checkpoint; the last epoch is reported

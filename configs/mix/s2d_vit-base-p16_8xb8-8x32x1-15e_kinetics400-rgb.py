@@ -51,7 +51,6 @@ model = dict(
         std=[58.395, 57.12, 57.375],
         format_shape='NCTHW'))
 
-find_unused_parameters = True
 
 optim_wrapper = dict(
     _delete_=True,

@@ -43,7 +43,6 @@ model = dict(
             dict(type='MixupBlending', alpha=0.8, num_classes=num_classes),
             dict(type='CutmixBlending', alpha=1.0,
                  num_classes=num_classes)])))
-find_unused_parameters = True
 train_pipeline = [
     dict(type='SampleFrames', clip_len=4, frame_interval=1, num_clips=1),
     dict(type='RawFrameDecode'),

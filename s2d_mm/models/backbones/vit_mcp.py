@@ -143,8 +143,10 @@ class ViTMCP(VisionTransformer):
         self.landmark_embed = nn.Linear(landmark_channels, self.embed_dims)
 
         num_prompts = self.num_layers if prompt_type == 'deep' else 1
-        # One norm per prompter, as released (the last one is never used in
-        # deep prompting; it is kept so checkpoints and counts match).
+        # One norm per prompter, as released. In deep prompting the last one
+        # is never used; it is kept (checkpoints match the release) but
+        # frozen by apply_trainable_policy, so that DDP finds every
+        # trainable parameter used and needs no `find_unused_parameters`.
         self.prompt_norms = ModuleList([
             build_norm_layer(norm_cfg, self.embed_dims)
             for _ in range(num_prompts)
@@ -170,7 +172,9 @@ class ViTMCP(VisionTransformer):
     def apply_trainable_policy(self):
         """Set ``requires_grad`` from ``trainable`` and ``frozen_stages``.
 
-        The landmark branch is left alone (it freezes itself).
+        The landmark branch is left alone (it freezes itself). The last
+        prompt norm of deep prompting, which no forward uses, is always
+        frozen.
         """
         if self.trainable is not None:
             patterns = [re.compile(p) for p in self.trainable]
@@ -180,6 +184,8 @@ class ViTMCP(VisionTransformer):
                 param.requires_grad = any(p.search(name) for p in patterns)
         if self.frozen_stages > 0:
             self._freeze_stages()
+        if len(self.prompt_norms) > 1:
+            self.prompt_norms[-1].requires_grad_(False)
 
     def train(self, mode: bool = True):
         """As ``nn.Module.train`` (mmpretrain's backbone returns None), but
