@@ -2,7 +2,9 @@
 ``custom_imports``): records what each rank trained on and its final
 state, so the tests can compare ranks and runs."""
 import json
+import os
 import os.path as osp
+import signal
 
 import torch
 from mmengine.dist import get_rank
@@ -13,7 +15,12 @@ from mmengine.registry import HOOKS
 
 @HOOKS.register_module(force=True)
 class ToolsProbeHook(Hook):
+    """``kill_at_iter``: the process sends itself SIGKILL after that many
+    training iterations (an interrupted run, for the resume tests)."""
     priority = 'LOWEST'
+
+    def __init__(self, kill_at_iter=None):
+        self.kill_at_iter = kill_at_iter
 
     def before_train(self, runner):
         self.seen = []
@@ -22,6 +29,9 @@ class ToolsProbeHook(Hook):
                          outputs=None):
         for sample in data_batch['data_samples']:
             self.seen.append(osp.basename(sample.metainfo['frame_dir']))
+        if self.kill_at_iter is not None and \
+                runner.iter + 1 >= self.kill_at_iter:
+            os.kill(os.getpid(), signal.SIGKILL)
 
     def after_train(self, runner):
         model = runner.model
