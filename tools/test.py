@@ -78,6 +78,7 @@ def build_config(args):
             metric['file_prefix'] = 'test'
             if args.out_dir is not None:
                 metric['out_dir'] = args.out_dir
+            metric['provenance'] = provenance(args, cfg)
     if args.dump is not None:
         if not args.dump.endswith(('.pkl', '.pickle')):
             raise ValueError(f'--dump must be a .pkl file, got {args.dump}')
@@ -85,6 +86,57 @@ def build_config(args):
     cfg.test_evaluator = metrics
     adapt_to_machine(cfg, args.launcher)
     return cfg
+
+
+def file_sha256(path, prefix_len=16):
+    """The first ``prefix_len`` hex digits of a file's sha256."""
+    import hashlib
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 20), b''):
+            digest.update(block)
+    return digest.hexdigest()[:prefix_len]
+
+
+def _absolute_paths(ds):
+    """A dataset config whose paths no longer depend on the current
+    directory (mmengine joins ann_file / data_prefix to data_root)."""
+    ds = dict(ds)
+    ds.pop('pipeline', None)
+    if ds.get('data_root'):
+        ds['data_root'] = osp.abspath(ds['data_root'])
+    else:
+        if isinstance(ds.get('ann_file'), str) and ds['ann_file']:
+            ds['ann_file'] = osp.abspath(ds['ann_file'])
+        prefix = ds.get('data_prefix')
+        if isinstance(prefix, dict):
+            ds['data_prefix'] = {
+                k: osp.abspath(v) if isinstance(v, str) and v else v
+                for k, v in prefix.items()
+            }
+    return ds
+
+
+def provenance(args, cfg):
+    """What the metric JSON records about the scores it holds, for
+    ``tools/analysis/aggregate_folds.py`` to verify: config, checkpoint
+    (path and sha256 prefix), fold and the test dataset."""
+    import json
+
+    from s2d_mm.engine import resolve_config
+    dataset = cfg.test_dataloader.dataset
+    dataset = dataset.to_dict() if hasattr(dataset, 'to_dict') else dict(
+        dataset)
+    record = dict(
+        config=osp.abspath(resolve_config(args.config)),
+        checkpoint=osp.abspath(args.checkpoint),
+        checkpoint_sha256=file_sha256(args.checkpoint)
+        if osp.isfile(args.checkpoint) else None,
+        fold=cfg.get('fold', None),
+        default_scope=cfg.get('default_scope', None),
+        test_dataset=_absolute_paths(dataset))
+    # plain JSON values only (the record is written as JSON)
+    return json.loads(json.dumps(record, default=str))
 
 
 def main(argv=None):

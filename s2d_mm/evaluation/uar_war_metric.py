@@ -101,6 +101,10 @@ class UARWARMetric(BaseMetric):
         out_dir (str, optional): where to write the confusion matrix.
         file_prefix (str): file name prefix, e.g. ``'val'`` / ``'test'``.
         save_files (bool): write the JSON and PNG at all.
+        provenance (dict, optional): what produced the scores, written into
+            the JSON as ``provenance`` (``tools/test.py`` records config,
+            checkpoint path and sha256 prefix, fold and test dataset, which
+            ``tools/analysis/aggregate_folds.py`` verifies).
     """
 
     default_prefix = None
@@ -110,6 +114,7 @@ class UARWARMetric(BaseMetric):
                  out_dir: Optional[str] = None,
                  file_prefix: str = 'eval',
                  save_files: bool = True,
+                 provenance: Optional[dict] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None) -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -117,6 +122,7 @@ class UARWARMetric(BaseMetric):
         self.out_dir = out_dir
         self.file_prefix = file_prefix
         self.save_files = save_files
+        self.provenance = dict(provenance) if provenance else None
         self.last_files: List[str] = []
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
@@ -218,8 +224,10 @@ class UARWARMetric(BaseMetric):
             UAR=stats['UAR'],
             WAR=stats['WAR'],
             num_samples=int(confusion.sum()))
+        if self.provenance:
+            record['provenance'] = self.provenance
         with open(stem + '.json', 'w') as f:
-            json.dump(record, f, indent=2)
+            json.dump(record, f, indent=2, default=str)
         plot_confusion_matrix(
             confusion, classes, stem + '.png',
             title=f'UAR {stats["UAR"]:.2f}  WAR {stats["WAR"]:.2f}')

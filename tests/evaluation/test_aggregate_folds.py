@@ -26,16 +26,12 @@ def make_work_dirs(root):
     for k, (uar, war) in enumerate(FOLDS, start=1):
         run = osp.join(root, f'fold{k}', '20261128_120000')
         os.makedirs(run)
-        if k % 2:  # metric dump written by UARWARMetric
+        if k % 2:  # metric dump written by UARWARMetric (tools/test.py)
             with open(osp.join(run, 'test_confusion_matrix.json'), 'w') as f:
                 json.dump(dict(UAR=uar, WAR=war, classes=[],
-                               confusion_matrix=[]), f)
-            # an older, worse run of the same fold must be ignored
-            old = osp.join(root, f'fold{k}', '20261127_000000')
-            os.makedirs(old)
-            with open(osp.join(old, 'test_confusion_matrix.json'), 'w') as f:
-                json.dump(dict(UAR=1.0, WAR=1.0), f)
-            os.utime(osp.join(old, 'test_confusion_matrix.json'), (0, 0))
+                               confusion_matrix=[], num_samples=10,
+                               provenance=dict(fold=k, checkpoint='x.pth')),
+                          f)
         else:  # only mmengine's test log
             with open(osp.join(run, '20261128_120000.json'), 'w') as f:
                 json.dump({'UAR': uar, 'WAR': war, 'recall/Happy': 80.0}, f)
@@ -53,9 +49,66 @@ def test_aggregate_five_folds(tmp_path, capsys):
     out = tmp_path / 'table.csv'
     assert tool.main([str(tmp_path), '--expect', '5', '--out',
                       str(out)]) == 0
-    text = capsys.readouterr().out
+    captured = capsys.readouterr()
+    text = captured.out
     assert '| **mean (5 folds)** | **61.82** | **76.03** |' in text
     assert out.read_text().splitlines()[-1].startswith('mean,61.81')
+    assert [f['verified'] for f in res['folds']] == [True, False] * 2 + [True]
+    err = captured.err
+    assert 'fold2' in err and 'unverified' in err and 'fold1' not in err
+
+
+def test_two_results_for_one_fold_are_refused(tmp_path, capsys):
+    make_work_dirs(str(tmp_path))
+    # an older re-test left beside the newer one: which one is meant?
+    old = osp.join(tmp_path, 'fold3', '20261127_000000')
+    os.makedirs(old)
+    with open(osp.join(old, 'test_confusion_matrix.json'), 'w') as f:
+        json.dump(dict(UAR=1.0, WAR=1.0, provenance=dict(fold=3)), f)
+    os.utime(osp.join(old, 'test_confusion_matrix.json'), (0, 0))
+    tool = load_tool()
+    assert tool.main([str(tmp_path), '--expect', '5']) == 1
+    err = capsys.readouterr().err
+    assert f"{osp.join(tmp_path, 'fold3')} holds 2 results" in err
+    assert '20261127_000000' in err and '20261128_120000' in err
+
+
+def test_result_of_another_fold_is_refused(tmp_path, capsys):
+    make_work_dirs(str(tmp_path))
+    path = osp.join(tmp_path, 'fold5', '20261128_120000',
+                    'test_confusion_matrix.json')
+    with open(path, 'w') as f:  # fold 1's test copied into fold5/
+        json.dump(dict(UAR=61.56, WAR=76.16, num_samples=10,
+                       provenance=dict(fold=1, checkpoint='f1/e100.pth')), f)
+    assert load_tool().main([str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert 'the result of fold 1 (checkpoint f1/e100.pth) is in the folder ' \
+        'of fold 5' in err
+
+
+def test_sample_count_is_checked_against_the_annotations(tmp_path, capsys):
+    from s2d_mm.testing.fake_data import make_fake_dfew
+    tree = make_fake_dfew(str(tmp_path / 'DFEW'), num_per_class=1,
+                          num_frames=2, size=8, test_per_class=2)
+    test_ds = dict(type='DFEWDataset', ann_file=tree['test_ann'], fold=1,
+                   label_base=0,
+        data_prefix=dict(video=tree['frame_root']), test_mode=True)
+    n = len(tree['test_labels'])  # 14
+    for k, scored in ((1, n), (2, n - 3)):  # fold 2: a test that stopped
+        run = tmp_path / 'res' / f'fold{k}'
+        run.mkdir(parents=True)
+        record = dict(UAR=50.0, WAR=50.0, num_samples=scored,
+                      provenance=dict(fold=k, default_scope='mmaction',
+                                      test_dataset=test_ds))
+        (run / 'test_confusion_matrix.json').write_text(json.dumps(record))
+    tool = load_tool()
+    assert tool.main([str(tmp_path / 'res')]) == 1
+    err = capsys.readouterr().err
+    assert f'{n - 3} samples scored, but the test annotations' in err
+    assert f'hold {n}: a partial or stale test' in err
+    assert 'fold2' in err
+    # without the annotations at hand, the check can be skipped knowingly
+    assert tool.main([str(tmp_path / 'res'), '--no-sample-check']) == 0
 
 
 def test_missing_fold_result(tmp_path):

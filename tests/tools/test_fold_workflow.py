@@ -1,4 +1,6 @@
 """README workflow: train + test every fold, then aggregate the folds."""
+import hashlib
+import json
 import os.path as osp
 
 from .conftest import load_tool
@@ -26,6 +28,19 @@ def test_folds_train_test_and_aggregate(tiny_experiment, tmp_path,
             '--out-dir', osp.join('results', name, f'fold{fold}')
         ])
         results[fold] = metrics
+        # the metric JSON says what it scored
+        with open(osp.join('results', name, f'fold{fold}',
+                           'test_confusion_matrix.json')) as f:
+            record = json.load(f)['provenance']
+        ckpt = osp.abspath(osp.join(work, 'epoch_1.pth'))
+        with open(ckpt, 'rb') as f:
+            sha = hashlib.sha256(f.read()).hexdigest()
+        assert record['checkpoint'] == ckpt
+        assert record['checkpoint_sha256'] == sha[:16]
+        assert record['config'] == osp.abspath(cfg_path)
+        assert record['fold'] == fold
+        assert record['test_dataset']['ann_file'].endswith(
+            f'test_set_{{fold}}.csv')
     capsys.readouterr()
     aggregate = load_tool('analysis/aggregate_folds')
     assert aggregate.main([osp.join('results', name), '--expect', '2']) == 0

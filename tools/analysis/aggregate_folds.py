@@ -1,9 +1,20 @@
 """Average UAR / WAR over the folds of DFEW or MAFW (5-fold protocol).
 
-Each fold's result is read from its work dir, as ``tools/test.py`` leaves
-it: the newest ``<prefix>_confusion_matrix.json`` written by
-``UARWARMetric`` (default prefix ``test``), or failing that the newest
-mmengine test log ``<timestamp>/<timestamp>.json`` holding ``UAR``/``WAR``.
+Each fold's result is read from its folder, as ``tools/test.py`` leaves it:
+the ``<prefix>_confusion_matrix.json`` written by ``UARWARMetric`` (default
+prefix ``test``), or failing that an mmengine test log
+``<timestamp>/<timestamp>.json`` holding ``UAR``/``WAR``. A fold folder
+holding two such results is refused (a stale re-test would otherwise enter
+the mean): keep one, or pass the file itself.
+
+The metric JSON of ``tools/test.py`` records its provenance: config,
+checkpoint (path and sha256 prefix), fold and test dataset. A fold is
+refused when its record names another fold than its folder (``fold3``), or
+when its sample count differs from the number of samples of its test
+annotation file, rebuilt from the recorded dataset config
+(``--no-sample-check`` skips that, e.g. on a machine without the
+annotations). Results without a record (mmengine logs, older files) are
+used with a warning that they are unverified.
 
 Examples::
 
@@ -24,10 +35,6 @@ import sys
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
-
-
-def _newest(paths: List[str]) -> Optional[str]:
-    return max(paths, key=osp.getmtime) if paths else None
 
 
 def _from_log(path: str) -> Optional[Dict]:
@@ -58,32 +65,90 @@ def _from_log(path: str) -> Optional[Dict]:
     return None
 
 
+class FoldResultError(ValueError):
+    """A fold's result cannot be trusted for the mean."""
+
+
+def _candidates(path: str, prefix: str) -> List[str]:
+    cms = glob.glob(osp.join(path, '**', f'{prefix}_confusion_matrix.json'),
+                    recursive=True)
+    if cms:
+        return sorted(cms)
+    logs = [p for p in glob.glob(osp.join(path, '**', '*.json'),
+                                 recursive=True)
+            if re.fullmatch(r'\d{8}_\d{6}\.json', osp.basename(p))]
+    return sorted(p for p in logs if _from_log(p))
+
+
+def annotated_samples(record: Dict) -> int:
+    """Samples of the test dataset named in a provenance record, counted by
+    building the dataset from its config (annotations only, no media)."""
+    import s2d_mm  # noqa: F401  (registers the datasets)
+    from mmengine.registry import DATASETS, DefaultScope
+    ds = dict(record['test_dataset'], pipeline=[])
+    scope = record.get('default_scope') or 'mmaction'
+    with DefaultScope.overwrite_default_scope(scope):
+        return len(DATASETS.build(ds))
+
+
+def verify(res: Dict, expected_fold: Optional[int] = None,
+           sample_check: bool = True) -> Dict:
+    """Check a fold result against its provenance record; returns it with
+    ``verified`` set, or raises :class:`FoldResultError`."""
+    record = res.get('provenance')
+    res['verified'] = False
+    if not record:
+        return res
+    fold = record.get('fold')
+    if expected_fold is not None and fold is not None and \
+            int(fold) != int(expected_fold):
+        raise FoldResultError(
+            f"{res['source']}: the result of fold {fold} "
+            f"(checkpoint {record.get('checkpoint')}) is in the folder of "
+            f'fold {expected_fold}')
+    if sample_check and record.get('test_dataset'):
+        try:
+            expected = annotated_samples(record)
+        except Exception as err:  # the dataset names the file and line
+            raise FoldResultError(
+                f"{res['source']}: cannot count the samples of its test "
+                f'annotations ({type(err).__name__}: {err}); pass '
+                '--no-sample-check to aggregate without this check'
+            ) from None
+        if res.get('num_samples') != expected:
+            ann = record['test_dataset'].get('ann_file')
+            raise FoldResultError(
+                f"{res['source']}: {res.get('num_samples')} samples scored, "
+                f'but the test annotations ({ann}) hold {expected}: a '
+                'partial or stale test')
+    res['verified'] = True
+    return res
+
+
 def read_fold(path: str, prefix: str = 'test') -> Dict:
-    """Result of one fold: a metric JSON file or a fold work dir."""
+    """Result of one fold: a metric JSON file or a fold folder (refused
+    when it holds more than one result)."""
     if osp.isfile(path):
         with open(path) as f:
             rec = json.load(f)
         if 'UAR' in rec and 'WAR' in rec:
             return dict(UAR=float(rec['UAR']), WAR=float(rec['WAR']),
-                        num_samples=rec.get('num_samples'), source=path)
+                        num_samples=rec.get('num_samples'), source=path,
+                        provenance=rec.get('provenance'))
         found = _from_log(path)
         if found:
             return found
         raise ValueError(f'{path} holds no UAR/WAR')
     if not osp.isdir(path):
         raise FileNotFoundError(f'{path} is neither a file nor a folder')
-    cm = _newest(glob.glob(osp.join(path, '**',
-                                    f'{prefix}_confusion_matrix.json'),
-                           recursive=True))
-    if cm:
-        return read_fold(cm, prefix)
-    logs = [p for p in glob.glob(osp.join(path, '**', '*.json'),
-                                 recursive=True)
-            if re.fullmatch(r'\d{8}_\d{6}\.json', osp.basename(p))]
-    for log in sorted(logs, key=osp.getmtime, reverse=True):
-        found = _from_log(log)
-        if found:
-            return found
+    found = _candidates(path, prefix)
+    if len(found) > 1:
+        raise FoldResultError(
+            f'{path} holds {len(found)} results: ' + ', '.join(found) +
+            '; keep the one to report (or pass that file instead of the '
+            'folder)')
+    if found:
+        return read_fold(found[0], prefix)
     raise FileNotFoundError(
         f'no {prefix}_confusion_matrix.json and no test log with UAR/WAR '
         f'under {path}')
@@ -102,10 +167,17 @@ def find_folds(paths: List[str]) -> List[Tuple[str, str]]:
     return [(osp.basename(osp.normpath(p)), p) for p in paths]
 
 
-def aggregate(paths: List[str], prefix: str = 'test') -> Dict:
+def _fold_number(name: str) -> Optional[int]:
+    m = re.fullmatch(r'fold_?(\d+)', name)
+    return int(m.group(1)) if m else None
+
+
+def aggregate(paths: List[str], prefix: str = 'test',
+              sample_check: bool = True) -> Dict:
     folds = []
     for name, path in find_folds(paths):
-        res = read_fold(path, prefix)
+        res = verify(read_fold(path, prefix), _fold_number(name),
+                     sample_check)
         res['fold'] = name
         folds.append(res)
     uar = np.array([f['UAR'] for f in folds])
@@ -136,8 +208,22 @@ def main(argv=None):
     p.add_argument('--expect', type=int, default=None,
                    help='fail unless exactly this many folds are found')
     p.add_argument('--out', help='also write the table (.md, .csv or .json)')
+    p.add_argument('--no-sample-check', action='store_true',
+                   help='do not compare sample counts with the test '
+                   'annotations (they are not on this machine)')
     args = p.parse_args(argv)
-    result = aggregate(args.paths, args.prefix)
+    try:
+        result = aggregate(args.paths, args.prefix,
+                           sample_check=not args.no_sample_check)
+    except FoldResultError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    for fold in result['folds']:
+        if not fold['verified']:
+            print(f"warning: {fold['fold']}: {fold['source']} has no "
+                  'provenance record (not written by tools/test.py of this '
+                  'version): fold and sample count unverified',
+                  file=sys.stderr)
     if args.expect is not None and len(result['folds']) != args.expect:
         print(f'expected {args.expect} folds, found {len(result["folds"])}',
               file=sys.stderr)
