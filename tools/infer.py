@@ -10,7 +10,8 @@ already face crops (as DFEW's). Every clip is sampled to the model's number
 of frames, spread evenly over the whole clip.
 
 Exit status: 0 when every clip got a prediction, 1 when a clip has no face
-(or cannot be read), 2 for bad arguments.
+(or cannot be read), 2 for bad arguments. Any other error (a checkpoint that
+does not fit the config, a wrong config) stops the tool with its traceback.
 """
 import argparse
 import json
@@ -96,6 +97,7 @@ def main(argv=None):
         init_model,
         write_video,
     )
+    from s2d_mm.apis.inference import ClipReadError
 
     model = init_model(args.config, args.checkpoint, device=args.device,
                        cfg_options=_parse_cfg_options(args.cfg_options))
@@ -106,7 +108,9 @@ def main(argv=None):
         try:
             res = inference_video(model, source, detect=not args.no_detect,
                                   enlarge=args.enlarge)
-        except (NoFaceFoundError, ValueError) as err:
+        except (NoFaceFoundError, ClipReadError) as err:
+            # only problems of the input; any other error (a wrong config,
+            # a bug) propagates with its traceback
             if isinstance(err, NoFaceFoundError):
                 msg = f'{source}: {err}. No prediction made (use ' \
                       '--no-detect if the frames are already face crops).'

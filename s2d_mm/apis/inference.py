@@ -30,8 +30,8 @@ from .video_reader import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, _natural_key, list
 
 __all__ = [
     'init_model', 'inference_video', 'load_clip', 'sample_frame_indices',
-    'model_num_frames', 'NoFaceFoundError', 'VIDEO_EXTENSIONS',
-    'IMAGE_EXTENSIONS'
+    'model_num_frames', 'NoFaceFoundError', 'ClipReadError',
+    'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS'
 ]
 
 
@@ -119,6 +119,12 @@ def init_model(config: Union[str, Path, mmengine.Config],
 
 
 # ---------------------------------------------------------------- reading
+class ClipReadError(ValueError):
+    """The clip cannot be read: missing, not decodable, no frames, or
+    frames that do not fit together. A problem of the input, unlike the
+    other errors of :func:`inference_video`."""
+
+
 def read_video(path: str) -> List[np.ndarray]:
     """All frames of a video file as BGR ``(H, W, 3)`` uint8 arrays (for
     short clips; :func:`~s2d_mm.apis.video_reader.open_video` reads frames
@@ -222,17 +228,25 @@ def inference_video(model: nn.Module,
     """
     cfg = model.cfg
     init_default_scope(cfg.get('default_scope', 'mmaction'))
+    num = model_num_frames(model)
     # only the probed and the sampled frames are decoded, whatever the
-    # length of the video
-    with open_video(video) as reader:
+    # length of the video; what fails while reading is the input's fault
+    # (ClipReadError), anything after it is not
+    try:
+        reader = open_video(video)
+    except (OSError, ValueError) as err:
+        raise ClipReadError(str(err)) from err
+    with reader:
         box = None
-        if detect:
-            box, _ = clip_face_box(reader, detector, enlarge=enlarge,
-                                   min_hit_ratio=min_hit_ratio)
-        num = model_num_frames(model)
-        num_input = reader.num_frames
-        inds = sample_frame_indices(num_input, num)
-        clip = reader.read(inds)
+        try:
+            if detect:
+                box, _ = clip_face_box(reader, detector, enlarge=enlarge,
+                                       min_hit_ratio=min_hit_ratio)
+            num_input = reader.num_frames
+            inds = sample_frame_indices(num_input, num)
+            clip = reader.read(inds)
+        except (OSError, ValueError, IndexError) as err:
+            raise ClipReadError(str(err)) from err
     if box is not None:
         clip = crop_clip(clip, box)
     h, w = clip[0].shape[:2]

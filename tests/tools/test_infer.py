@@ -143,3 +143,37 @@ def test_unreadable_video_is_reported(setup, capsys):
     assert 'broken: CANNOT READ' in captured.out
     assert 'error: ' in captured.err and 'broken.mp4' in captured.err
     assert '1 of 1 clip(s) got no prediction' in captured.err
+
+
+def test_only_input_problems_are_reported_as_input(setup, capsys):
+    """A wrong config is not bad input: its error propagates with the
+    traceback instead of 'CANNOT READ'."""
+    infer = _load_infer()
+    with pytest.raises(ValueError, match='input format NCTHW_typo'):
+        infer.main([setup['cfg'], setup['ckpt'], setup['frames_dir'],
+                    '--no-detect', '--cfg-options',
+                    'test_pipeline.3.input_format=NCTHW_typo'])
+    assert 'CANNOT READ' not in capsys.readouterr().out
+    # a frame that cannot be decoded still is the input's problem
+    bad = setup['root'] / 'bad_frames'
+    bad.mkdir()
+    for i in range(6):
+        (bad / f'{i + 1}.jpg').write_bytes(b'not an image')
+    assert infer.main([setup['cfg'], setup['ckpt'], str(bad),
+                       '--no-detect']) == 1
+    assert 'bad_frames: CANNOT READ (cannot read frame' in \
+        capsys.readouterr().out
+
+
+def test_checkpoint_of_another_model_stops_infer(setup, tmp_path):
+    import torch
+
+    from s2d_mm.utils.state_dict_fit import CheckpointMismatchError
+    infer = _load_infer()
+    sd = torch.load(setup['ckpt'], weights_only=True)['state_dict']
+    sd['cls_head.fc_cls.weight'] = torch.zeros(8, 32)
+    sd['cls_head.fc_cls.bias'] = torch.zeros(8)
+    ckpt = str(tmp_path / 'eight_classes.pth')
+    torch.save(dict(state_dict=sd), ckpt)
+    with pytest.raises(CheckpointMismatchError, match='eight_classes.pth'):
+        infer.main([setup['cfg'], ckpt, setup['frames_dir'], '--no-detect'])
