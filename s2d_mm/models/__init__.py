@@ -1,3 +1,2 @@
-from . import backbones, heads, losses, recognizers  # noqa: F401
-from . import data_preprocessors  # noqa: F401
-from . import utils  # noqa: F401  (registers ImageStageInit)
+# utils registers ImageStageInit (mmengine WEIGHT_INITIALIZERS)
+from . import backbones, data_preprocessors, heads, losses, recognizers, utils  # noqa: F401

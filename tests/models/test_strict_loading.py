@@ -20,8 +20,7 @@ import s2d_mm  # noqa: F401
 from s2d_mm.apis import init_model
 from s2d_mm.demo.tiny_model import make_tiny_s2d
 from s2d_mm.models.utils import StageTransferError
-from s2d_mm.utils.state_dict_fit import (CheckpointMismatchError,
-                                         check_state_dict, diff_state_dict)
+from s2d_mm.utils.state_dict_fit import CheckpointMismatchError, check_state_dict, diff_state_dict
 
 ARCH = dict(embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64)
 IMG, PATCH, FRAMES, C_L = 32, 8, 4, 16

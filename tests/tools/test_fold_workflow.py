@@ -40,7 +40,7 @@ def test_folds_train_test_and_aggregate(tiny_experiment, tmp_path,
         assert record['config'] == osp.abspath(cfg_path)
         assert record['fold'] == fold
         assert record['test_dataset']['ann_file'].endswith(
-            f'test_set_{{fold}}.csv')
+            'test_set_{fold}.csv')
     capsys.readouterr()
     aggregate = load_tool('analysis/aggregate_folds')
     assert aggregate.main([osp.join('results', name), '--expect', '2']) == 0

@@ -83,8 +83,9 @@ def _candidates(path: str, prefix: str) -> List[str]:
 def annotated_samples(record: Dict) -> int:
     """Samples of the test dataset named in a provenance record, counted by
     building the dataset from its config (annotations only, no media)."""
-    import s2d_mm  # noqa: F401  (registers the datasets)
     from mmengine.registry import DATASETS, DefaultScope
+
+    import s2d_mm  # noqa: F401  (registers the datasets)
     ds = dict(record['test_dataset'], pipeline=[])
     scope = record.get('default_scope') or 'mmaction'
     with DefaultScope.overwrite_default_scope(scope):

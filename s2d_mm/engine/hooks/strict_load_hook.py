@@ -59,8 +59,7 @@ class StrictLoadHook(Hook):
         self.allow_head_mismatch = bool(allow_head_mismatch)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        from s2d_mm.models.backbones.landmark import \
-            landmark_branches_with_checkpoint
+        from s2d_mm.models.backbones.landmark import landmark_branches_with_checkpoint
         model = runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
         # Runner.load_checkpoint's default revise_keys

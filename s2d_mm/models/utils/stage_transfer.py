@@ -27,8 +27,7 @@ import torch.nn as nn
 from mmengine.logging import print_log
 from mmengine.registry import WEIGHT_INITIALIZERS
 
-from s2d_mm.utils.state_dict_fit import (CheckpointMismatchError,
-                                         check_state_dict)
+from s2d_mm.utils.state_dict_fit import CheckpointMismatchError, check_state_dict
 
 #: keys of the video model that an image-stage checkpoint cannot have
 VIDEO_ONLY_KEYS = re.compile(
@@ -68,8 +67,7 @@ def _landmark_policy(sd: Dict, model: nn.Module, prefix: str):
     """Drop landmark weights the model has no branch for (its features are
     passed in); return the key patterns of branches that loaded their own
     checkpoint, which the image checkpoint need not carry."""
-    from s2d_mm.models.backbones.landmark import \
-        landmark_branches_with_checkpoint
+    from s2d_mm.models.backbones.landmark import landmark_branches_with_checkpoint
     target = model.state_dict()
     for k in [k for k in sd
               if k.startswith(prefix + 'landmark.') and k not in target]:
