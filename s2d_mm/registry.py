@@ -12,6 +12,7 @@ from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmaction.registry import METRICS as MMACTION_METRICS
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmaction.registry import TRANSFORMS as MMACTION_TRANSFORMS
+from mmpose.registry import METRICS as MMPOSE_METRICS
 from mmpose.registry import MODELS as MMPOSE_MODELS
 from mmpretrain.registry import DATASETS as MMPRETRAIN_DATASETS
 from mmpretrain.registry import METRICS as MMPRETRAIN_METRICS
@@ -21,9 +22,9 @@ from mmpretrain.registry import TRANSFORMS as MMPRETRAIN_TRANSFORMS
 __all__ = [
     'MMACTION_DATASETS', 'MMACTION_DATA_SAMPLERS', 'MMACTION_HOOKS',
     'MMACTION_METRICS', 'MMACTION_MODELS', 'MMACTION_TRANSFORMS',
-    'MMPOSE_MODELS', 'MMPRETRAIN_DATASETS', 'MMPRETRAIN_METRICS',
-    'MMPRETRAIN_MODELS', 'MMPRETRAIN_TRANSFORMS', 'build_in_scope',
-    'register_in'
+    'MMPOSE_METRICS', 'MMPOSE_MODELS', 'MMPRETRAIN_DATASETS',
+    'MMPRETRAIN_METRICS', 'MMPRETRAIN_MODELS', 'MMPRETRAIN_TRANSFORMS',
+    'build_in_scope', 'register_in'
 ]
 
 

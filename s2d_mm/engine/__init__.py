@@ -1,5 +1,5 @@
 # Each module adds its import line here when it lands.
-from .hooks import EpochSeedHook, SDLScheduleHook, StrictLoadHook, find_sdl_modules  # noqa: F401
+from .hooks import EpochSeedHook, FrozenBatchNormHook, SDLScheduleHook, StrictLoadHook, find_sdl_modules  # noqa: F401
 from .runner_utils import (  # noqa: F401
     adapt_to_machine,
     apply_fold,

@@ -1,8 +1,10 @@
 from .epoch_seed_hook import EpochSeedHook
+from .frozen_bn_hook import FrozenBatchNormHook, batch_norm_layers
 from .sdl_schedule_hook import SDLScheduleHook, find_sdl_modules
 from .strict_load_hook import StrictLoadHook, ensure_strict_load_hook
 
 __all__ = [
-    'EpochSeedHook', 'SDLScheduleHook', 'find_sdl_modules', 'StrictLoadHook',
+    'EpochSeedHook', 'FrozenBatchNormHook', 'batch_norm_layers',
+    'SDLScheduleHook', 'find_sdl_modules', 'StrictLoadHook',
     'ensure_strict_load_hook'
 ]
