@@ -49,13 +49,13 @@ def parse_args(argv=None):
 
 def find_clips(path):
     """``[(name, source)]``: the clips an INPUT path stands for."""
-    from s2d_mm.apis.inference import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
-                                       _natural_key)
+    from s2d_mm.apis.inference import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
+    from s2d_mm.datasets.utils import natural_key
     if osp.isfile(path):
         return [(osp.splitext(osp.basename(path))[0], path)]
     if not osp.isdir(path):
         raise FileNotFoundError(f'input not found: {path}')
-    names = sorted(os.listdir(path), key=_natural_key)
+    names = sorted(os.listdir(path), key=natural_key)
     videos = [n for n in names if n.lower().endswith(VIDEO_EXTENSIONS)]
     if videos:
         return [(osp.splitext(n)[0], osp.join(path, n)) for n in videos]

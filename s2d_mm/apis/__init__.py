@@ -1,4 +1,3 @@
-# Each module adds its import line here when it lands.
 from .face_crop import HaarFaceDetector, NoFaceFoundError, clip_face_box, crop_clip  # noqa: F401
 from .face_detectors import (  # noqa: F401
     BaseFaceDetector,

@@ -26,7 +26,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
 from .face_crop import NoFaceFoundError, clip_face_box, crop_clip
-from .video_reader import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, _natural_key, list_frames, open_video  # noqa: F401
+from .video_reader import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, list_frames, open_video  # noqa: F401
 
 __all__ = [
     'init_model', 'inference_video', 'load_clip', 'sample_frame_indices',

@@ -26,12 +26,13 @@ it decoded in :attr:`FrameReader.num_decoded`.
 """
 import os
 import os.path as osp
-import re
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple, Union
 
 import cv2
 import numpy as np
+
+from s2d_mm.datasets.utils import natural_key
 
 __all__ = [
     'FrameReader', 'DecordReader', 'OpenCVReader', 'FrameFolderReader',
@@ -44,11 +45,6 @@ VIDEO_EXTENSIONS = ('.mp4', '.avi', '.mov', '.mkv', '.webm', '.m4v', '.mpg',
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.webp')
 
 
-def _natural_key(name: str):
-    return [int(t) if t.isdigit() else t.lower()
-            for t in re.split(r'(\d+)', name)]
-
-
 def list_frames(folder: str) -> List[str]:
     """Image files of a frame folder in natural order (2 before 10)."""
     names = [
@@ -56,7 +52,7 @@ def list_frames(folder: str) -> List[str]:
         if n.lower().endswith(IMAGE_EXTENSIONS)
         and osp.isfile(osp.join(folder, n))
     ]
-    return [osp.join(folder, n) for n in sorted(names, key=_natural_key)]
+    return [osp.join(folder, n) for n in sorted(names, key=natural_key)]
 
 
 class FrameReader:

@@ -1,4 +1,3 @@
-# Each module adds its import line here when it lands.
 from .dfew import DFEWDataset  # noqa: F401
 from .ferv39k import FERV39kDataset  # noqa: F401
 from .image_datasets import AffectNetDataset, FERPlusDataset, RAFDBDataset  # noqa: F401

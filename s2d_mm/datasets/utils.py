@@ -224,8 +224,14 @@ class FrameNameList(str):
         return (FrameNameList, (self.names, self.start_index))
 
 
-def _natural_key(name: str):
-    return [int(t) if t.isdigit() else t for t in re.split(r'(\d+)', name)]
+def natural_key(name: str) -> list:
+    """Sort key of natural order: numbers by value (``2`` before ``10``),
+    text without regard to case; names equal but for case keep a fixed
+    order. The one key of the project: datasets, ``tools/infer.py`` and the
+    video readers order a folder alike."""
+    parts = [int(t) if t.isdigit() else t.lower()
+             for t in re.split(r'(\d+)', name)]
+    return parts + [name]
 
 
 def scan_frame_dir(frame_dir: str,
@@ -252,7 +258,7 @@ def scan_frame_dir(frame_dir: str,
     if not names:
         raise BadSampleError(
             f'frame folder {frame_dir} holds no frame ({"/".join(exts)})')
-    names.sort(key=_natural_key)
+    names.sort(key=natural_key)
     parts = [_NUMBERED.match(n) for n in names]
     if all(parts):
         prefixes = {p.group(1) for p in parts}
@@ -313,14 +319,6 @@ def read_csv_rows(ann_file: str, num_columns: int,
                 f'{len(fields)}: {text!r}')
         rows.append((line, fields))
     return rows
-
-
-def _is_int(text: str) -> bool:
-    try:
-        int(text)
-        return True
-    except ValueError:
-        return False
 
 
 def parse_int(text: str, ann_file: str, line: int, what: str = 'label') -> int:

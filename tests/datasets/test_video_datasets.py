@@ -481,3 +481,16 @@ def test_empty_frame_file(tmp_path):
     ds = _broken(tree)
     with pytest.raises(BadSampleError, match=r'00002\.jpg is empty'):
         ds[0]
+
+
+def test_one_natural_order_for_datasets_and_inference(tmp_path):
+    """Datasets, the video readers and tools/infer.py order a folder alike:
+    numbers by value, case ignored."""
+    from s2d_mm.apis.video_reader import list_frames
+    from s2d_mm.datasets.utils import natural_key
+    names = ['Img_10.jpg', 'img_2.jpg', 'IMG_1.jpg', 'img_003.jpg']
+    for n in names:
+        open(osp.join(str(tmp_path), n), 'wb').close()
+    want = ['IMG_1.jpg', 'img_2.jpg', 'img_003.jpg', 'Img_10.jpg']
+    assert sorted(names, key=natural_key) == want
+    assert [osp.basename(p) for p in list_frames(str(tmp_path))] == want

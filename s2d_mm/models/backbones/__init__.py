@@ -1,4 +1,3 @@
-# Each module adds its import line here when it lands.
 from .conv_stem import ConvPatchStem  # noqa: F401,E402
 from .landmark import LandmarkFeatureExtractor  # noqa: F401,E402
 from .landmark_cache import LandmarkFeatureCache, frame_keys_from_metainfo  # noqa: F401,E402

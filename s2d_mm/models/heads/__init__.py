@@ -1,2 +1,1 @@
-# Each module adds its import line here when it lands.
 from .s2d_head import S2DHead  # noqa: F401,E402

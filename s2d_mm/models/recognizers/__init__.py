@@ -1,2 +1,1 @@
-# Each module adds its import line here when it lands.
 from .s2d_recognizer import S2DRecognizer  # noqa: F401,E402
