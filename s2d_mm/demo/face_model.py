@@ -288,17 +288,18 @@ def _poly(pts, ss):
 
 def _smooth_closed(pts, n=8):
     """Catmull-Rom through a closed polygon, ``(K, 2) -> (K * n, 2)``."""
-    k = len(pts)
-    out = []
-    for i in range(k):
-        p0, p1, p2, p3 = (pts[(i - 1) % k], pts[i], pts[(i + 1) % k],
-                          pts[(i + 2) % k])
-        for t in np.linspace(0, 1, n, endpoint=False):
-            t2, t3 = t * t, t * t * t
-            out.append(0.5 * ((2 * p1) + (-p0 + p2) * t +
-                              (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 +
-                              (-p0 + 3 * p1 - 3 * p2 + p3) * t3))
-    return np.array(out)
+    pts = np.asarray(pts)
+    # segment i runs from pts[i] to pts[i + 1]; (K, 1, 2) against t (1, n, 1)
+    # in the same operation order as the per-point formula, so the curve is
+    # the same to the bit
+    p0, p1, p2, p3 = (np.roll(pts, s, axis=0)[:, None] for s in (1, 0, -1,
+                                                               -2))
+    t = np.linspace(0, 1, n, endpoint=False)[None, :, None]
+    t2, t3 = t * t, t * t * t
+    out = 0.5 * ((2 * p1) + (-p0 + p2) * t +
+                 (2 * p0 - 5 * p1 + 4 * p2 - p3) * t2 +
+                 (-p0 + 3 * p1 - 3 * p2 + p3) * t3)
+    return out.reshape(-1, pts.shape[-1])
 
 
 @functools.lru_cache(maxsize=8)
