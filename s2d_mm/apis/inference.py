@@ -40,7 +40,9 @@ def init_model(config: Union[str, Path, mmengine.Config],
                device: Union[str, torch.device] = 'cpu',
                cfg_options: Optional[dict] = None,
                strict: bool = True,
-               allow_head_mismatch: bool = False) -> nn.Module:
+               allow_head_mismatch: bool = False,
+               precision: str = 'fp32',
+               onnx_file: Optional[str] = None) -> nn.Module:
     """Build an S2D video model from a config and load its checkpoint.
 
     Same contract as :func:`mmaction.apis.init_recognizer`, plus:
@@ -66,6 +68,13 @@ def init_model(config: Union[str, Path, mmengine.Config],
             what fits, warn with the list, keep the rest as initialised.
         allow_head_mismatch (bool): a classifier of another class count
             keeps its initial weights instead of failing.
+        precision (str): ``'fp32'`` (default), ``'bf16'``, ``'int8'``,
+            ``'onnx'`` or ``'auto'``: prepared by
+            :func:`s2d_mm.apis.precision.apply_precision` after loading
+            (``model.inference_precision`` says what runs); a precision
+            the device only emulates is refused.
+        onnx_file (str, optional): for ``'onnx'``, a file exported from
+            the same weights (default: exported now).
 
     Returns:
         nn.Module: the recognizer in eval mode, with ``model.cfg`` set.
@@ -115,6 +124,10 @@ def init_model(config: Union[str, Path, mmengine.Config],
             hint='init_model(..., strict=False) loads what fits; '
             'allow_head_mismatch=True accepts only a classifier of another '
             'class count (it keeps its initial weights).')
+    if precision != 'fp32':
+        from .precision import apply_precision
+        apply_precision(model, precision, device=device,
+                        onnx_file=onnx_file)
     return model
 
 
@@ -220,8 +233,9 @@ def inference_video(model: nn.Module,
         (names, from the config's dataset or model), ``pred_label`` and
         ``pred_class``, ``frame_inds`` (indices into the input frames that
         the model saw), ``num_input_frames``, ``face_box`` (x1, y1, x2, y2
-        in the input frames, or None) and ``frames`` (the T face crops fed
-        to the pipeline, BGR).
+        in the input frames, or None), ``frames`` (the T face crops fed
+        to the pipeline, BGR) and ``precision`` (what the model runs in,
+        see :func:`init_model`).
 
     Raises:
         NoFaceFoundError: ``detect`` is on and no face was found.
@@ -280,7 +294,9 @@ def inference_video(model: nn.Module,
         frame_inds=inds.tolist(),
         num_input_frames=num_input,
         face_box=None if box is None else [float(v) for v in box],
-        frames=clip)
+        frames=clip,
+        precision=getattr(getattr(model, 'inference_precision', None),
+                          'mode', 'fp32'))
 
 
 def _class_names(model: nn.Module, num_classes: int) -> List[str]:

@@ -1,0 +1,351 @@
+"""Inference precision of an S2D recognizer: ``auto | fp32 | bf16 | int8 | onnx``.
+
+One call prepares a model for inference (``tools/infer.py``,
+:func:`~s2d_mm.apis.inference_video`, ``tools/test.py``) and records what it
+runs in ``model.inference_precision`` (a :class:`PrecisionChoice`):
+
+- ``fp32``: the model as built.
+- ``bf16``: the recognizer's backbone (landmark branch, ViT-MCP, TMAs)
+  runs under ``torch.autocast(dtype=torch.bfloat16)``; the head and
+  the scores stay float32. Only where bf16 is native: a CPU with
+  AVX512_BF16 or AMX-BF16, or a GPU with bf16 support. Elsewhere the matrix
+  products would be emulated and run slower than fp32, so it is refused
+  (:class:`PrecisionNotSupportedError`).
+- ``int8``: PyTorch's dynamic quantization of Linear layers (weights int8
+  per tensor, activations quantized on the fly, fbgemm kernels of the
+  ``x86``/``fbgemm`` quantized engine; CPU only, AVX2 or newer). The layers
+  listed in :data:`INT8_SKIP` stay float32 (measured, see below); the
+  landmark network is convolutional and stays float32 (dynamic
+  quantization covers Linear layers only).
+- ``onnx``: the recognizer (landmark branch, ViT-MCP, TMAs, head) exported
+  to ONNX (:mod:`s2d_mm.apis.onnx_model`) and run by ONNX Runtime; the
+  data preprocessor, view averaging and the returned data samples are the
+  PyTorch model's.
+- ``auto``: :func:`choose_auto`, rules read from the machine's ISA flags.
+
+Rules of ``auto`` (measured with ``tools/analysis/benchmark.py``, section
+``precision``; figures and machine in the README): on CUDA, bf16 where the
+GPU has it natively, else fp32; on a CPU, int8 where fbgemm runs (AVX2 and
+the ``x86``/``fbgemm`` quantized engine): on the AVX-512 + AVX512_VNNI +
+AVX512_BF16 dev machine int8 was 2.6x fp32 and bf16 1.8x (CPU time, one
+thread), and AVX2-only CPUs have no native bf16; then bf16 where it is
+native; else fp32. ONNX Runtime is never picked: it runs fp32 and is not
+faster than the PyTorch fp32 path here.
+"""
+import copy
+import re
+import types
+import warnings
+from dataclasses import dataclass
+from typing import Optional, Sequence, Tuple
+
+import torch
+import torch.nn as nn
+
+from s2d_mm.utils.machine import cpu_isa_flags
+
+__all__ = [
+    'PRECISIONS', 'INT8_SKIP', 'PrecisionChoice', 'PrecisionNotSupportedError',
+    'native_bf16', 'int8_support', 'choose_auto', 'check_precision',
+    'apply_precision', 'quantize_linear_int8', 'autocast_bf16'
+]
+
+PRECISIONS = ('auto', 'fp32', 'bf16', 'int8', 'onnx')
+
+#: Linear layers (regular expressions over module names, ``re.search``)
+#: that ``int8`` keeps in float32: the MCPs' 8-wide prompt bottleneck (its
+#: fovea softmax sharpens any error ten-fold), the classifier and the
+#: landmark projection. They hold < 1 % of the FLOPs, so quantizing them
+#: would save no time; the measured agreement with fp32 is in the README.
+INT8_SKIP = (r'(^|\.)prompters\.\d+\.proj_(image|landmark|out)$',
+             r'(^|\.)landmark_embed$', r'(^|\.)cls_head\.')
+
+
+class PrecisionNotSupportedError(RuntimeError):
+    """The precision is not native on this device (it would be emulated or
+    cannot run)."""
+
+
+@dataclass
+class PrecisionChoice:
+    """What a prepared model runs in.
+
+    Attributes:
+        mode (str): ``fp32``, ``bf16``, ``int8`` or ``onnx``.
+        requested (str): what was asked for (``auto`` or ``mode``).
+        reason (str): why this mode (the rule ``auto`` applied, or
+            ``'requested'``).
+        detail (str): what was done (e.g. how many layers were quantized).
+    """
+    mode: str
+    requested: str
+    reason: str
+    detail: str = ''
+
+    def __str__(self) -> str:
+        text = self.mode
+        if self.requested != self.mode:
+            text += f' (picked by {self.requested}: {self.reason})'
+        return text + (f'; {self.detail}' if self.detail else '')
+
+
+def _device(device) -> torch.device:
+    return torch.device(device if device is not None else 'cpu')
+
+
+def native_bf16(device='cpu', flags=None) -> Tuple[bool, str]:
+    """Whether bf16 matrix products are native on ``device``.
+
+    CPU: the AVX512_BF16 or AMX-BF16 instructions (``flags`` defaults to
+    :func:`~s2d_mm.utils.machine.cpu_isa_flags`). Without them oneDNN
+    converts to float32 and back around every product, which is slower
+    than plain fp32. CUDA: ``torch.cuda.is_bf16_supported()`` without
+    emulation.
+
+    Returns:
+        tuple: ``(supported, reason)``.
+    """
+    device = _device(device)
+    if device.type == 'cuda':
+        ok = torch.cuda.is_bf16_supported(including_emulation=False)
+        name = torch.cuda.get_device_name(device)
+        return ok, (f'{name} has native bf16' if ok else
+                    f'{name} has no native bf16')
+    if device.type != 'cpu':
+        return False, f'bf16 is not checked for {device.type} devices'
+    flags = cpu_isa_flags() if flags is None else flags
+    found = [f.upper() for f in ('avx512_bf16', 'amx_bf16') if f in flags]
+    if found:
+        return True, f'CPU has {" and ".join(found)}'
+    return False, ('the CPU has neither AVX512_BF16 nor AMX-BF16: bf16 '
+                   'matrix products would be emulated and run slower than '
+                   'fp32')
+
+
+def int8_support(device='cpu', flags=None) -> Tuple[bool, str]:
+    """Whether dynamic int8 quantization runs natively here: a CPU with
+    AVX2 (fbgemm's minimum) and torch's quantized engine set to ``x86``
+    or ``fbgemm`` (the default on x86; this function never changes it)."""
+    device = _device(device)
+    if device.type != 'cpu':
+        return False, ('int8 dynamic quantization runs on CPU only, not '
+                       f'on {device.type}')
+    flags = cpu_isa_flags() if flags is None else flags
+    if 'avx2' not in flags:
+        return False, 'the CPU has no AVX2 (needed by the fbgemm kernels)'
+    engine = torch.backends.quantized.engine
+    if engine not in ('x86', 'fbgemm'):
+        return False, (f'torch.backends.quantized.engine is {engine!r}; '
+                       "int8 needs 'x86' or 'fbgemm' (set it yourself, this "
+                       'code does not change global settings)')
+    vnni = [f.upper() for f in ('avx512_vnni', 'amx_int8', 'avx_vnni')
+            if f in flags]
+    return True, ('fbgemm int8 kernels with ' +
+                  (' and '.join(vnni) if vnni else 'AVX2'))
+
+
+def choose_auto(device='cpu', flags=None) -> PrecisionChoice:
+    """The precision ``auto`` picks on this machine (rules in the module
+    docstring); ``reason`` says which rule applied."""
+    device = _device(device)
+    if device.type == 'cuda':
+        ok, why = native_bf16(device)
+        return PrecisionChoice('bf16' if ok else 'fp32', 'auto', why)
+    flags = cpu_isa_flags() if flags is None else flags
+    int8_ok, int8_why = int8_support(device, flags)
+    if int8_ok:
+        return PrecisionChoice('int8', 'auto', int8_why)
+    bf16_ok, bf16_why = native_bf16(device, flags)
+    if bf16_ok:
+        return PrecisionChoice('bf16', 'auto',
+                               f'{bf16_why}; no int8 ({int8_why})')
+    return PrecisionChoice(
+        'fp32', 'auto', f'no int8 ({int8_why}) and no native bf16 '
+        f'({bf16_why})')
+
+
+def check_precision(precision: str, device='cpu') -> PrecisionChoice:
+    """Resolve ``precision`` for ``device``: ``auto`` -> a mode; a mode the
+    device does not run natively raises.
+
+    Raises:
+        ValueError: unknown precision.
+        PrecisionNotSupportedError: e.g. bf16 on a CPU without AVX512_BF16.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f'precision must be one of {PRECISIONS}, got '
+                         f'{precision!r}')
+    device = _device(device)
+    if precision == 'auto':
+        return choose_auto(device)
+    if precision == 'bf16':
+        ok, why = native_bf16(device)
+        if not ok:
+            raise PrecisionNotSupportedError(
+                f'precision bf16 refused on {device}: {why}. Use fp32 or '
+                'int8 (or auto).')
+        return PrecisionChoice('bf16', 'bf16', why)
+    if precision == 'int8':
+        ok, why = int8_support(device)
+        if not ok:
+            raise PrecisionNotSupportedError(
+                f'precision int8 refused on {device}: {why}.')
+        return PrecisionChoice('int8', 'int8', why)
+    if precision == 'onnx' and device.type != 'cpu':
+        raise PrecisionNotSupportedError(
+            'precision onnx runs on the CPU (ONNX Runtime CPU execution '
+            f'provider), not on {device}')
+    return PrecisionChoice(precision, precision, 'requested')
+
+
+# ------------------------------------------------------------------- bf16
+def _to_float(out):
+    if isinstance(out, torch.Tensor):
+        return out.float() if out.is_floating_point() else out
+    if isinstance(out, (tuple, list)):
+        return type(out)(_to_float(o) for o in out)
+    if isinstance(out, dict):
+        return {k: _to_float(v) for k, v in out.items()}
+    return out
+
+
+def _bf16_forward(self, *args, **kwargs):
+    """The module's class ``forward`` under bf16 autocast, float32 out."""
+    with torch.autocast(device_type=self.bf16_device_type,
+                        dtype=torch.bfloat16):
+        out = type(self).forward(self, *args, **kwargs)
+    return _to_float(out)
+
+
+def autocast_bf16(module: nn.Module, device_type: str = 'cpu') -> nn.Module:
+    """Make ``module`` (one instance; its class stays untouched) run its
+    forward under bf16 autocast and return float32 tensors. Bound to the
+    instance, so ``copy.deepcopy`` of the model keeps working."""
+    module.bf16_device_type = device_type
+    module.forward = types.MethodType(_bf16_forward, module)
+    return module
+
+
+# ------------------------------------------------------------------- int8
+def _plain_linear(module: nn.Linear) -> nn.Linear:
+    """An ``nn.Linear`` sharing ``module``'s parameters: torch's quantized
+    modules only convert exact ``nn.Linear`` instances, and mmcv's
+    ``Linear`` (mmpretrain's FFNs) is a subclass."""
+    if type(module) is nn.Linear:
+        return module
+    plain = nn.Linear(module.in_features, module.out_features,
+                      bias=module.bias is not None)
+    plain.weight = module.weight
+    if module.bias is not None:
+        plain.bias = module.bias
+    return plain
+
+
+def quantize_linear_int8(model: nn.Module,
+                         skip: Sequence[str] = INT8_SKIP,
+                         only: Optional[Sequence[str]] = None) -> list:
+    """Replace Linear layers of ``model`` in place by dynamically quantized
+    int8 ones (``torch.ao.nn.quantized.dynamic.Linear``).
+
+    Args:
+        model (nn.Module): in eval mode; its weights are final (a quantized
+            model loads no float checkpoint).
+        skip (Sequence[str]): regular expressions over module names; a
+            match stays float32.
+        only (Sequence[str], optional): quantize only names matching one
+            of these (used to measure layer groups one at a time).
+
+    Returns:
+        list[str]: the names of the quantized layers.
+    """
+    from torch.ao.nn.quantized.dynamic import Linear as DynamicLinear
+    from torch.ao.quantization import default_dynamic_qconfig
+    skip_re = [re.compile(p) for p in skip]
+    only_re = None if only is None else [re.compile(p) for p in only]
+    names = [
+        name for name, m in model.named_modules()
+        if isinstance(m, nn.Linear) and not any(
+            p.search(name) for p in skip_re) and (
+                only_re is None or any(p.search(name) for p in only_re))
+    ]
+    done = []
+    # torch 2.14 marks torch.ao.quantization deprecated (in favour of
+    # torchao, which is not a dependency); the eager dynamic path still
+    # ships and is what runs here, so its warnings are not the user's
+    with warnings.catch_warnings():
+        warnings.filterwarnings('ignore', category=DeprecationWarning)
+        warnings.filterwarnings('ignore', message='.*quantize_per_tensor.*')
+        for name in names:
+            parent_name, _, attr = name.rpartition('.')
+            parent = model.get_submodule(parent_name) if parent_name \
+                else model
+            plain = _plain_linear(getattr(parent, attr))
+            plain.qconfig = default_dynamic_qconfig
+            setattr(parent, attr, DynamicLinear.from_float(plain))
+            done.append(name)
+    return done
+
+
+# ------------------------------------------------------------------ apply
+def apply_precision(model: nn.Module,
+                    precision: str = 'fp32',
+                    device=None,
+                    onnx_file: Optional[str] = None,
+                    int8_skip: Sequence[str] = INT8_SKIP,
+                    copy_model: bool = False) -> nn.Module:
+    """Prepare an S2D recognizer for inference in ``precision``.
+
+    Args:
+        model (nn.Module): an mmaction2 recognizer (e.g. from
+            :func:`~s2d_mm.apis.init_model`), weights loaded.
+        precision (str): one of :data:`PRECISIONS`.
+        device: where the model runs; default: where its parameters are.
+        onnx_file (str, optional): for ``onnx``: an exported model
+            (``tools/deployment/export_onnx.py``); checked to come from the
+            same weights. None: exported now into a temporary file.
+        int8_skip (Sequence[str]): for ``int8``: layers kept float32.
+        copy_model (bool): prepare a deep copy and leave ``model`` alone.
+
+    Returns:
+        nn.Module: the prepared model (``model`` itself unless
+        ``copy_model``), in eval mode, with ``inference_precision`` set. It
+        is for inference only (``test_step`` / ``predict``).
+
+    Raises:
+        PrecisionNotSupportedError: the precision is not native here.
+    """
+    if device is None:
+        param = next(model.parameters(), None)
+        device = param.device if param is not None else 'cpu'
+    device = _device(device)
+    choice = check_precision(precision, device)
+    current = getattr(model, 'inference_precision', None)
+    if current is not None:
+        if current.mode == choice.mode:
+            return model
+        raise RuntimeError(
+            f'the model is already prepared for {current.mode}; build a '
+            f'new one for {choice.mode}')
+    if copy_model:
+        model = copy.deepcopy(model)
+    model.eval()
+    if choice.mode == 'bf16':
+        # the backbone (landmark branch, ViT-MCP, TMAs): whoever calls it
+        # (test_step, the timeline's windows) gets bf16
+        autocast_bf16(model.backbone, device.type)
+        choice.detail = 'backbone under bf16 autocast, head float32'
+    elif choice.mode == 'int8':
+        names = quantize_linear_int8(model, skip=int8_skip)
+        choice.detail = (f'{len(names)} Linear layers int8 (dynamic), '
+                         f'{_count_linear(model)} kept float32')
+    elif choice.mode == 'onnx':
+        from .onnx_model import attach_onnx_runtime
+        choice.detail = attach_onnx_runtime(model, onnx_file)
+    model.inference_precision = choice
+    return model
+
+
+def _count_linear(model: nn.Module) -> int:
+    return sum(isinstance(m, nn.Linear) for m in model.modules())
+
+
