@@ -14,6 +14,12 @@ from .inference import (  # noqa: F401
                         model_num_frames,
                         sample_frame_indices,
 )
+from .precision import (  # noqa: F401
+    PRECISIONS,
+    PrecisionNotSupportedError,
+    apply_precision,
+    check_precision,
+)
 from .timeline import VideoTimeline, analyze_video  # noqa: F401
 from .timeline_visualize import plot_timeline, write_annotated_video  # noqa: F401
 from .video_reader import FrameReader, open_video  # noqa: F401

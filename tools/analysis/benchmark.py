@@ -55,6 +55,7 @@ if REPO not in sys.path:
 
 import s2d_mm  # noqa: E402,F401
 import s2d_mm.models.reference  # noqa: E402,F401
+from s2d_mm.testing import tiny_landmark_net  # noqa: E402
 from s2d_mm.utils.benchmark import (  # noqa: E402
     PeakMemory,
     count_macs,
@@ -64,11 +65,17 @@ from s2d_mm.utils.benchmark import (  # noqa: E402
     time_fn,
     time_interleaved,
 )
-from s2d_mm.testing import tiny_landmark_net  # noqa: E402
 from s2d_mm.utils.cpu_allocator import keep_freed_memory  # noqa: E402
+from s2d_mm.utils.machine import describe_machine, format_machine  # noqa: E402
+
+if osp.dirname(osp.abspath(__file__)) not in sys.path:
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+import benchmark_inference as inference_bench  # noqa: E402
 
 SECTIONS = ('machine', 'forward', 'flops', 'train', 'e2e', 'data',
-            'landmark_cache')
+            'landmark_cache', 'precision', 'long_video', 'int8_study')
+#: what runs without --sections (the int8 layer study is asked for)
+DEFAULT_SECTIONS = SECTIONS[:-1]
 IMAGENET_MEAN = [123.675, 116.28, 103.53]
 IMAGENET_STD = [58.395, 57.12, 57.375]
 TINY_LANDMARK = tiny_landmark_net(feat_size=4)
@@ -247,6 +254,19 @@ def build_pair(model_cfg: dict, device: torch.device):
     ref = MODELS.build(ref_cfg)
     ref.load_state_dict(fast.state_dict())
     return fast.to(device).eval(), ref.to(device).eval()
+
+
+def load_weights(args, fast, ref) -> None:
+    """``--checkpoint`` into both paths (strict: every key must fit)."""
+    if not args.checkpoint:
+        return
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    from s2d_mm.utils.state_dict_fit import load_state_dict_checked, state_dict_of
+    state = state_dict_of(_load_checkpoint(args.checkpoint,
+                                           map_location='cpu'))
+    load_state_dict_checked(fast, state, args.checkpoint, strict=True)
+    ref.load_state_dict(fast.state_dict())
 
 
 # --------------------------------------------------------------------------
@@ -893,8 +913,22 @@ def parse_args(argv=None):
                    help='tiny model and data: a quick check of the script')
     p.add_argument('--device', default='cuda' if torch.cuda.is_available()
                    else 'cpu')
-    p.add_argument('--sections', default=','.join(SECTIONS),
-                   help=f'comma-separated subset of {SECTIONS}')
+    p.add_argument('--sections', default=','.join(DEFAULT_SECTIONS),
+                   help=f'comma-separated subset of {SECTIONS} (default: '
+                   'all but int8_study)')
+    p.add_argument('--checkpoint', help='weights for the model of --config '
+                   '(strict); default: random weights (speed does not '
+                   'depend on them, the agreement figures do)')
+    p.add_argument('--precisions', default='fp32,bf16,int8,onnx',
+                   help='inference precisions of the precision section '
+                   '(bf16 is refused where not native)')
+    p.add_argument('--agreement-clips', type=int, default=100,
+                   help='fixed clips of the agreement guard (precision, '
+                   'int8_study)')
+    p.add_argument('--long-video-minutes', type=float, default=10.,
+                   help='length of the generated long video (25 fps)')
+    p.add_argument('--long-video-precision', default='auto',
+                   help='precision of the long-video run')
     p.add_argument('--num-classes', type=int, default=7)
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--repeats', type=int, default=None,
@@ -930,6 +964,8 @@ def parse_args(argv=None):
                    's2d_mm/utils/cpu_allocator.py)')
     p.add_argument('--json', help='write all figures to this JSON file')
     p.add_argument('--memory-worker', action='store_true',
+                   help=argparse.SUPPRESS)
+    p.add_argument('--long-video-worker', dest='long_video_file',
                    help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     cuda = args.device.startswith('cuda')
@@ -967,6 +1003,12 @@ def main(argv=None):
     if args.memory_worker:
         memory_worker(args, setup, device)
         return
+    if args.long_video_file:
+        fast, ref = build_pair(setup['model'], device)
+        load_weights(args, fast, ref)
+        del ref
+        inference_bench.long_video_worker(args, setup, device, fast)
+        return
     # Both paths run in this process, so both get this; it removes the page
     # faults of re-allocating large activations on every forward.
     kept = (device.type == 'cpu' and args.keep_freed_memory
@@ -985,8 +1027,12 @@ def main(argv=None):
     print(f'S2D benchmark: {res["config"]} on {device}, '
           f'{res["threads"]} threads, load average {res["load_avg_start"]}, '
           f'glibc keeps freed memory: {kept}', flush=True)
+    res['machine_info'] = describe_machine(device)
+    for line in format_machine(res['machine_info']):
+        print(line, flush=True)
     t_start = time.perf_counter()
     fast, ref = build_pair(setup['model'], device)
+    load_weights(args, fast, ref)
     res['section_seconds'] = {}
 
     def timed(name, fn, *a):
@@ -1012,6 +1058,15 @@ def main(argv=None):
                 timed('data', bench_data, args, setup, info, res, table)
     if 'landmark_cache' in sections:
         timed('landmark_cache', bench_landmark_cache, args, setup, device, fast, res, table)
+    if 'precision' in sections:
+        timed('precision', inference_bench.bench_precision, args, setup,
+              device, fast, ref, res, table, row)
+    if 'int8_study' in sections:
+        timed('int8_study', inference_bench.bench_int8_study, args, setup,
+              device, fast, res, table, row)
+    if 'long_video' in sections:
+        timed('long_video', inference_bench.bench_long_video, args, setup,
+              res, table, row, osp.abspath(__file__))
     res['table'] = table
     res['total_seconds'] = time.perf_counter() - t_start
     res['load_avg_end'] = (
