@@ -2,12 +2,16 @@
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [--out result.json]
         [--out-video vis.mp4] [--show] [--no-detect] [--topk 3]
+        [--precision auto|fp32|bf16|int8|onnx]
 
 INPUT is a video file, a folder of frames (one clip), a folder of videos or
 a folder of frame folders. Faces are found with OpenCV's Haar cascade and
 cropped with one box per clip; pass ``--no-detect`` for clips that are
 already face crops (as DFEW's). Every clip is sampled to the model's number
-of frames, spread evenly over the whole clip.
+of frames, spread evenly over the whole clip. ``--precision auto`` runs
+the fastest precision native to the machine (int8 on x86 CPUs; see
+``s2d_mm/apis/precision.py``) and prints what it picked; a precision the
+machine would only emulate is refused (exit status 2).
 
 Exit status: 0 when every clip got a prediction, 1 when a clip has no face
 (or cannot be read), 2 for bad arguments. Any other error (a checkpoint that
@@ -44,6 +48,14 @@ def parse_args(argv=None):
                         help='frame rate of --out-video')
     parser.add_argument('--cfg-options', nargs='+', default=None,
                         help='config overrides, key=value')
+    parser.add_argument('--precision', default='fp32',
+                        choices=['auto', 'fp32', 'bf16', 'int8', 'onnx'],
+                        help='inference precision: auto picks the fastest '
+                        'native one for this machine (s2d_mm.apis.precision;'
+                        ' bf16 only where native); default fp32')
+    parser.add_argument('--onnx-file', help='with --precision onnx: a model '
+                        'exported by tools/deployment/export_onnx.py '
+                        '(default: exported now)')
     return parser.parse_args(argv)
 
 
@@ -98,9 +110,19 @@ def main(argv=None):
         write_video,
     )
     from s2d_mm.apis.inference import ClipReadError
+    from s2d_mm.apis.precision import PrecisionNotSupportedError
 
-    model = init_model(args.config, args.checkpoint, device=args.device,
-                       cfg_options=_parse_cfg_options(args.cfg_options))
+    try:
+        model = init_model(args.config, args.checkpoint, device=args.device,
+                           cfg_options=_parse_cfg_options(args.cfg_options),
+                           precision=args.precision,
+                           onnx_file=args.onnx_file)
+    except PrecisionNotSupportedError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 2
+    precision = getattr(model, 'inference_precision', None)
+    if precision is not None:
+        print(f'precision: {precision}')
     results, failed = {}, []
     bar = ProgressBar(len(clips)) if len(clips) > 1 else None
     lines = []
@@ -159,6 +181,7 @@ def main(argv=None):
             os.makedirs(osp.dirname(args.out), exist_ok=True)
         with open(args.out, 'w') as f:
             json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                           precision=str(precision or 'fp32'),
                            results=results), f, indent=2)
         print(f'predictions written to {args.out}')
     if failed:

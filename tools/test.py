@@ -39,6 +39,16 @@ def parse_args(argv=None):
         action=DictAction,
         help='override config entries, key=value (e.g. fold=2)')
     parser.add_argument(
+        '--precision',
+        choices=['auto', 'fp32', 'bf16', 'int8', 'onnx'],
+        default='fp32',
+        help='inference precision (s2d_mm.apis.precision; bf16 only where '
+        'native, auto picks per machine); default fp32')
+    parser.add_argument(
+        '--onnx-file',
+        help='with --precision onnx: a model exported by '
+        'tools/deployment/export_onnx.py (default: export at start)')
+    parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
         default='none',
@@ -84,6 +94,11 @@ def build_config(args):
             raise ValueError(f'--dump must be a .pkl file, got {args.dump}')
         metrics.append(dict(type='DumpResults', out_file_path=args.dump))
     cfg.test_evaluator = metrics
+    if args.precision != 'fp32':
+        cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+            dict(type='InferencePrecisionHook', precision=args.precision,
+                 onnx_file=args.onnx_file)
+        ]
     adapt_to_machine(cfg, args.launcher)
     return cfg
 
