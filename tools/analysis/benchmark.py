@@ -73,7 +73,8 @@ if osp.dirname(osp.abspath(__file__)) not in sys.path:
 import benchmark_inference as inference_bench  # noqa: E402
 
 SECTIONS = ('machine', 'forward', 'flops', 'train', 'e2e', 'data',
-            'landmark_cache', 'precision', 'long_video', 'int8_study')
+            'landmark_cache', 'cpu_rate', 'precision', 'long_video',
+            'int8_study')
 #: what runs without --sections (the int8 layer study is asked for)
 DEFAULT_SECTIONS = SECTIONS[:-1]
 IMAGENET_MEAN = [123.675, 116.28, 103.53]
@@ -1058,6 +1059,10 @@ def main(argv=None):
                 timed('data', bench_data, args, setup, info, res, table)
     if 'landmark_cache' in sections:
         timed('landmark_cache', bench_landmark_cache, args, setup, device, fast, res, table)
+    if 'cpu_rate' in sections:
+        timed('cpu_rate', inference_bench.bench_cpu_rate, args, setup,
+              device, fast, ref, res, table, row,
+              gemm_shapes(setup, args.tiny))
     if 'precision' in sections:
         timed('precision', inference_bench.bench_precision, args, setup,
               device, fast, ref, res, table, row)

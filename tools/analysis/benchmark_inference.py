@@ -14,6 +14,11 @@
   quantized (ViT attention, ViT MLP, TMAs, MCP projections, landmark
   projection, classifier), with each group's share of the Linear FLOPs:
   what :data:`s2d_mm.apis.precision.INT8_SKIP` is based on.
+- ``cpu_rate``: the fp32 forward on one thread, timed in CPU time
+  (``time.thread_time``), against a one-thread GEMM timed the same way,
+  with the share and rate of each part (ViT attention, ViT MLP, TMAs,
+  MCPs, landmark network): a figure a shared machine barely moves, since
+  time the thread spends descheduled is not counted.
 - ``long_video``: a generated video of ``--long-video-minutes`` at 25 fps
   through ``inference_video`` in a fresh process per length (a short and
   the long one), peak RSS and seconds per video-minute; prints ``long
@@ -24,6 +29,7 @@ import copy
 import json
 import os
 import os.path as osp
+import re
 import subprocess
 import sys
 import tempfile
@@ -255,16 +261,30 @@ def bench_int8_study(args, setup, device, fast, res, table, row):
     res['int8_study'] = out
 
 
-def _linear_macs(model, x) -> Dict[str, int]:
-    """MACs of every Linear layer in one forward of ``x``."""
+def _linear_macs(model, x, convs: bool = False) -> Dict[str, int]:
+    """MACs of every Linear (and with ``convs`` every Conv2d) layer in one
+    forward of ``x``."""
     macs, hooks = {}, []
+
+    def linear(mod, inp, outp, name):
+        macs[name] = macs.get(name, 0) + \
+            inp[0].numel() // mod.in_features * mod.out_features * \
+            mod.in_features
+
+    def conv(mod, inp, outp, name):
+        k = mod.kernel_size[0] * mod.kernel_size[1]
+        macs[name] = macs.get(name, 0) + \
+            outp.numel() * mod.in_channels // mod.groups * k
+
     for name, m in model.named_modules():
         if isinstance(m, torch.nn.Linear):
-            def hook(mod, inp, outp, name=name):
-                macs[name] = macs.get(name, 0) + \
-                    inp[0].numel() // mod.in_features * mod.in_features * \
-                    mod.out_features
-            hooks.append(m.register_forward_hook(hook))
+            fn = linear
+        elif convs and isinstance(m, torch.nn.Conv2d):
+            fn = conv
+        else:
+            continue
+        hooks.append(m.register_forward_hook(
+            lambda mod, i, o, name=name, fn=fn: fn(mod, i, o, name)))
     try:
         with torch.no_grad():
             model.cls_head(model.backbone(x))
@@ -272,6 +292,137 @@ def _linear_macs(model, x) -> Dict[str, int]:
         for h in hooks:
             h.remove()
     return macs
+
+
+# --------------------------------------------------------------------------
+# one-thread CPU-time rate
+# --------------------------------------------------------------------------
+#: parts of the forward timed by ``cpu_rate`` (module name patterns)
+RATE_PARTS = (
+    ('landmark network', r'^backbone\.landmark$'),
+    ('patch embedding', r'^backbone\.patch_embed$'),
+    ('ViT attention', r'^backbone\.layers\.\d+\.attn$'),
+    ('ViT MLP', r'^backbone\.layers\.\d+\.ffn$'),
+    ('ViT block norms', r'^backbone\.layers\.\d+\.ln[12]$'),
+    ('TMAs', r'^backbone\.prompters\.\d+\.tma$'),
+    ('MCP projections + prompt norms',
+     r'^backbone\.(prompters\.\d+\.proj_\w+|prompt_norms\.\d+)$'),
+)
+
+
+def _thread_gemm_rate(shapes, repeats=3) -> float:
+    best = 0.
+    for m, k, n in shapes:
+        a, b = torch.randn(m, k), torch.randn(k, n)
+        out = torch.empty(m, n)
+        torch.mm(a, b, out=out)
+        times = []
+        for _ in range(repeats):
+            t0 = time.thread_time()
+            torch.mm(a, b, out=out)
+            times.append(time.thread_time() - t0)
+        best = max(best, 2. * m * k * n / sorted(times)[len(times) // 2])
+    return best / 1e9
+
+
+def test_logits(model, inputs):
+    """``(B, V, ...)`` -> per-view logits (the benchmark's test forward)."""
+    feats, kwargs = model.extract_feat(inputs, test_mode=True)
+    return model.cls_head(feats, **kwargs)
+
+
+def _sdpa_macs(module, x) -> int:
+    """Q K^T and A V of an mmpretrain MultiheadAttention on ``x``."""
+    b, n = x.shape[0], x.shape[1]
+    return 2 * b * n * n * module.embed_dims
+
+
+def bench_cpu_rate(args, setup, device, fast, ref, res, table, row,
+                   gemm_shapes):
+    if device.type != 'cpu':
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        x = torch.zeros((1, 1, 3, setup['frames'], setup['img'],
+                         setup['img'])).normal_(generator=torch.Generator()
+                                                .manual_seed(0))
+        lin = _linear_macs(fast, x[:, 0], convs=True)
+        acc, macs, wraps = {}, {}, []
+        patterns = [(name, re.compile(p)) for name, p in RATE_PARTS]
+        for mod_name, m in fast.named_modules():
+            part = next((n for n, p in patterns if p.search(mod_name)), None)
+            if part is None:
+                continue
+            macs[part] = macs.get(part, 0) + sum(
+                v for k, v in lin.items()
+                if k == mod_name or k.startswith(mod_name + '.'))
+            forward = m.forward
+
+            def timed(*a, forward=forward, part=part, m=m, **k):
+                t0 = time.thread_time()
+                out = forward(*a, **k)
+                acc[part] = acc.get(part, 0.) + time.thread_time() - t0
+                if part == 'ViT attention' and not getattr(m, '_counted',
+                                                           False):
+                    macs[part] += _sdpa_macs(m, a[0])
+                return out
+
+            m.forward = timed
+            wraps.append(m)
+        runs = []
+        with torch.no_grad():
+            test_logits(fast, x)  # warm-up, and the attention MACs
+            for m in wraps:
+                m._counted = True
+            for _ in range(max(2, args.repeats)):
+                for name, model in (('fast', fast), ('reference', ref)):
+                    g0 = _thread_gemm_rate(gemm_shapes, 2)
+                    acc.clear()
+                    t0 = time.thread_time()
+                    test_logits(model, x)
+                    t = time.thread_time() - t0
+                    runs.append((name, t, g0, dict(acc)))
+        for m in wraps:
+            del m.forward
+            if hasattr(m, '_counted'):
+                del m._counted
+    finally:
+        torch.set_num_threads(threads)
+    total_macs = res.get('flops', {}).get('macs')
+    if not total_macs:
+        from s2d_mm.utils.benchmark import count_macs
+        with torch.no_grad():
+            total_macs = count_macs(fast, (x, ), fn=lambda inp: test_logits(
+                fast, inp))['macs']
+    out = dict(threads=1, clock='thread CPU time', runs={})
+    for name in ('fast', 'reference'):
+        mine = [r for r in runs if r[0] == name]
+        fracs = sorted(2 * total_macs / t / 1e9 / g for _, t, g, _ in mine)
+        best = min(mine, key=lambda r: r[1])
+        frac = fracs[len(fracs) // 2]
+        out['runs'][name] = dict(seconds=[r[1] for r in mine],
+                                 gemm_gflops=[r[2] for r in mine],
+                                 fraction=frac)
+        row(table, f'{name} fp32 forward / GEMM rate, 1 thread CPU time',
+            f'{100 * frac:.0f}%',
+            f'{best[1]:.2f} s/clip, GEMM {best[2]:.1f} GFLOP/s (1 thread)'
+            + (' (target >= 80%)' if name == 'fast' else ''))
+    _, t, g, parts = min((r for r in runs if r[0] == 'fast'),
+                         key=lambda r: r[1])
+    out['parts'] = {}
+    for part, _ in RATE_PARTS:
+        if part not in parts:
+            continue
+        sec = parts[part]
+        rate = 2 * macs.get(part, 0) / sec / 1e9 if sec else 0.
+        out['parts'][part] = dict(seconds=sec, macs=macs.get(part, 0),
+                                  rate_fraction=rate / g)
+        row(table, f'  {part}', f'{100 * sec / t:.1f}% of the time',
+            f'{100 * macs.get(part, 0) / total_macs:.1f}% of the MACs' +
+            (f', {100 * rate / g:.0f}% of GEMM rate'
+             if macs.get(part) else ''))
+    res['cpu_rate'] = out
 
 
 # --------------------------------------------------------------------------
