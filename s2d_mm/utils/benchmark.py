@@ -120,7 +120,8 @@ def time_interleaved(fns: Dict[str, Callable[[], Any]],
                      warmup: int = 1,
                      repeats: int = 3,
                      device: Optional[torch.device] = None,
-                     probe: Optional[Callable[[], float]] = None
+                     probe: Optional[Callable[[], float]] = None,
+                     clock: Callable[[], float] = time.perf_counter
                      ) -> Tuple[Dict[str, TimingStats], Dict[str, List]]:
     """Time several callables in round-robin order.
 
@@ -128,7 +129,9 @@ def time_interleaved(fns: Dict[str, Callable[[], Any]],
     change of machine load during the measurement (a shared CPU) hits all
     of them alike and their ratios stay meaningful. With ``probe`` (e.g. a
     GEMM-rate sample), ``probe()`` runs right before every timed call and
-    its values are returned per name.
+    its values are returned per name. ``clock`` reads the time (default
+    wall clock; ``time.process_time`` gives the process's CPU time, which
+    a busy machine barely changes for a single-threaded run).
 
     Returns:
         tuple: ``{name: TimingStats}`` and ``{name: [probe values]}``.
@@ -145,10 +148,10 @@ def time_interleaved(fns: Dict[str, Callable[[], Any]],
             if probe is not None:
                 probes[name].append(probe())
             synchronize(device)
-            t0 = time.perf_counter()
+            t0 = clock()
             fn()
             synchronize(device)
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(clock() - t0)
     stats = {name: TimingStats.from_times(t) for name, t in times.items()}
     return stats, probes
 

@@ -926,6 +926,12 @@ def parse_args(argv=None):
     p.add_argument('--agreement-clips', type=int, default=100,
                    help='fixed clips of the agreement guard (precision, '
                    'int8_study)')
+    p.add_argument('--no-cpu-time', dest='cpu_time', action='store_false',
+                   help='precision section: skip the one-thread CPU-time '
+                   'timing (the figure a busy machine barely moves)')
+    p.add_argument('--agreement-precisions', default=None,
+                   help='precisions whose agreement is measured (default: '
+                   'all of --precisions)')
     p.add_argument('--long-video-minutes', type=float, default=10.,
                    help='length of the generated long video (25 fps)')
     p.add_argument('--long-video-precision', default='auto',
