@@ -23,6 +23,7 @@ from torch import Tensor
 from s2d_mm.registry import MMACTION_MODELS, MMPOSE_MODELS, MMPRETRAIN_MODELS, register_in
 from s2d_mm.utils.state_dict_fit import load_state_dict_checked
 
+from .landmark_memo import FrameMemo
 from .mobilefacenet import convert_mobilefacenet_state_dict
 
 __all__ = [
@@ -85,6 +86,12 @@ def load_landmark_model_cfg(
     return model_cfg, input_size
 
 
+def _autocast_on(device: torch.device) -> bool:
+    """Whether autocast is on for ``device`` (then the same frame gives
+    other features than in full precision, so the memo stays out)."""
+    return torch.is_autocast_enabled(device.type)
+
+
 def _to_pair(value: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
     if isinstance(value, int):
         return value, value
@@ -142,6 +149,10 @@ class LandmarkFeatureExtractor(BaseModule):
             'bgr'. Default: 'rgb'.
         channels_last (bool): Run the network in channels-last memory
             format. Default: False.
+        memo_frames (int): Remember the features of up to this many frames,
+            keyed by the frame's bytes (:class:`FrameMemo`): a frame seen
+            before (every validation / test pass, training without random
+            augmentation) skips the network. 0 turns it off. Default: 0.
         strict (bool): Strict checkpoint loading. Default: True.
         init_from_config (bool): Without a checkpoint, run the model's
             ``init_weights()`` (its ``init_cfg``, e.g. ``Pretrained``).
@@ -165,6 +176,7 @@ class LandmarkFeatureExtractor(BaseModule):
                  frame_std: Sequence[float] = IMAGENET_STD,
                  frame_channel_order: str = 'rgb',
                  channels_last: bool = False,
+                 memo_frames: int = 0,
                  strict: bool = True,
                  init_from_config: bool = True,
                  init_cfg: Optional[dict] = None):
@@ -201,6 +213,7 @@ class LandmarkFeatureExtractor(BaseModule):
         self.model_name = model if isinstance(model, str) else model_cfg.get(
             'type', 'inline model')
         self.checkpoint = checkpoint
+        self.memo = FrameMemo(memo_frames) if memo_frames else None
 
         # The pose model is built in mmpose's scope whatever the caller's
         # default scope is (mmaction / mmpretrain configs).
@@ -290,6 +303,8 @@ class LandmarkFeatureExtractor(BaseModule):
 
     def _after_load(self, module, incompatible_keys) -> None:
         self._snapshot_weights()
+        if self.memo is not None:
+            self.memo.clear()
 
     def init_weights(self) -> None:
         """Restore the weights loaded at construction.
@@ -300,6 +315,8 @@ class LandmarkFeatureExtractor(BaseModule):
         False so that this happens on every call.
         """
         self.backbone.load_state_dict(self._loaded_state)
+        if self.memo is not None:
+            self.memo.clear()
 
     def train(self, mode: bool = True) -> 'LandmarkFeatureExtractor':
         """The branch is frozen: it stays in eval mode whatever ``mode``."""
@@ -382,6 +399,8 @@ class LandmarkFeatureExtractor(BaseModule):
             feat, dtype = landmark_feat, landmark_feat.dtype
         elif frames is None:
             raise ValueError('pass frames or landmark_feat')
+        elif self.memo is not None and not _autocast_on(frames.device):
+            feat, dtype = self.memo(frames, self.extract), frames.dtype
         else:
             feat, dtype = self.extract(frames), frames.dtype
         with torch.no_grad():
