@@ -33,7 +33,11 @@ model = dict(
             feat_dim={{_base_.vit_arch.embed_dims}}, queue_size=16, topk=2,
             loss_type='bce')))
 
-# 16-frame clips, 8 frames at interval 2 (the whole clip)
+# 16-frame clips, 8 frames at interval 2 (the whole clip). Training keeps
+# only the flip: with the ViT frozen, random crops did not raise the
+# held-out curve, and without them every frame reaches the frozen landmark
+# branch in one of two forms, so its features are computed once
+# (`memo_frames`, set by tools/demo/run_demo.py) instead of every epoch.
 dataset_type = 'DFEWDataset'
 data_root = {{_base_.data_root}}
 img_side = {{_base_.img_side}}
@@ -41,8 +45,6 @@ train_pipeline = [
     dict(type='SampleFrames', clip_len=num_frames, frame_interval=2,
          num_clips=1, out_of_bound_opt='repeat_last'),
     dict(type='RawFrameDecode'),
-    dict(type='RandomResizedCrop', area_range=(0.7, 1.0),
-         aspect_ratio_range=(0.9, 1.1)),
     dict(type='Resize', scale=(img_side, img_side), keep_ratio=False),
     dict(type='Flip', flip_ratio=0.5),
     dict(type='FormatShape', input_format='NCTHW'),
@@ -82,7 +84,9 @@ val_dataloader = None
 val_evaluator = None
 val_cfg = None
 
-max_epochs = 60
+# the held-out UAR is flat after ~10 epochs (60-epoch runs); 24 keep the
+# schedule's shape (warm-up, SDL ramp, anchor refreshes) at 0.4x
+max_epochs = 24
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs,
                  val_interval=max_epochs + 1)
 optim_wrapper = dict(
@@ -98,13 +102,12 @@ param_scheduler = [
          by_epoch=True, begin=2, end=max_epochs,
          convert_to_iter_based=True),
 ]
-# The paper's SDL schedule, compressed: off until epoch 10, weight
-# 0.1 -> 0.5 -> 1.0 from epochs 12 / 18 / 24, anchors refreshed every 10
-# epochs after that (the adapters need the other 36 epochs at full weight
-# to pick up the order of frames).
+# The paper's SDL schedule, compressed: off until epoch 4, weight
+# 0.1 -> 0.5 -> 1.0 from epochs 5 / 7 / 10, anchors refreshed every 4
+# epochs after that (epochs 8, 12, 16, 20).
 custom_hooks = [
-    dict(type='SDLScheduleHook', milestones=[12, 18, 24],
-         values=[0., 0.1, 0.5, 1.0], start_epoch=10, update_freq=10)
+    dict(type='SDLScheduleHook', milestones=[5, 7, 10],
+         values=[0., 0.1, 0.5, 1.0], start_epoch=4, update_freq=4)
 ]
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5, ignore_last=False),

@@ -41,6 +41,9 @@ def test_video_stage_config_variants(tmp_path):
     assert va.ann_file == tr.ann_file == 'train_set_{fold}.csv'
     assert cfg.test_dataloader.dataset.ann_file == 'test_set_{fold}.csv'
     assert cfg.test_evaluator.out_dir == str(tmp_path)
+    # the frozen landmark branch remembers frames; validation every 3 epochs
+    assert bb.landmark.memo_frames == stages.VIDEO_LANDMARK_MEMO
+    assert cfg.train_cfg.val_interval == 3
 
 
 def test_deployable_config_runs_without_the_demo_driver():
@@ -52,6 +55,8 @@ def test_deployable_config_runs_without_the_demo_driver():
     types = [h['type'] for h in out.custom_hooks]
     assert 'DemoProgressHook' not in types and 'SDLScheduleHook' in types
     assert out.model.backbone.init_cfg is None
+    assert 'memo_frames' not in out.model.backbone.landmark
+    assert cfg.model.backbone.landmark.memo_frames > 0
     assert cfg.model.backbone.init_cfg is not None  # input left alone
     assert 'DemoProgressHook' in [h['type'] for h in cfg.custom_hooks]
 
