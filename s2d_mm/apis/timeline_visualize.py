@@ -150,7 +150,7 @@ def write_annotated_video(timeline, video, path: str,
     writer = None
     if osp.dirname(path):
         os.makedirs(osp.dirname(path), exist_ok=True)
-    with open_video(video) as reader:
+    with open_video(video, backend='opencv') as reader:  # one forward pass
         try:
             for f, frame in reader.iter_frames(None, chunk_size):
                 h, w = frame.shape[:2]
