@@ -50,18 +50,80 @@ def parse_args(argv=None):
 
 
 def _cpu_seconds():
-    """CPU time (user + system) of this process so far."""
+    """CPU time (user + system) of this process and its finished children
+    so far."""
     import resource
-    r = resource.getrusage(resource.RUSAGE_SELF)
-    return r.ru_utime + r.ru_stime
+    total = 0.
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        r = resource.getrusage(who)
+        total += r.ru_utime + r.ru_stime
+    return total
 
 
-_CPU_MARKS = {}
+class StageClock:
+    """Wall and CPU seconds of each demo step (CPU time is the figure that
+    holds when other processes share the machine; wall time is what a user
+    waits)."""
+
+    def __init__(self):
+        self.stages = {}
+        self._open = None
+
+    def start(self, name):
+        self.stop()
+        self._open = (name, time.time(), _cpu_seconds())
+
+    def stop(self):
+        if self._open is not None:
+            name, wall, cpu = self._open
+            self.stages[name] = dict(wall_s=round(time.time() - wall, 1),
+                                     cpu_s=round(_cpu_seconds() - cpu, 1))
+            self._open = None
+        return self.stages
+
+    def last(self):
+        """``'[wall 80 s, CPU 95 s]'`` of the step that just ended."""
+        name = list(self.stop())[-1]
+        t = self.stages[name]
+        return f'[wall {t["wall_s"]:.0f} s, CPU {t["cpu_s"]:.0f} s]'
 
 
-def _step(n, text):
-    _CPU_MARKS[n] = _cpu_seconds()
+STEP_NAMES = ('generation', 'landmark_net', 'image_stage', 'video_stage',
+              'curves_and_inference')
+
+
+def _step(clock, n, text):
+    clock.start(STEP_NAMES[n - 1])
     print(f'\n[{n}/5] {text}', flush=True)
+
+
+def gemm_probe():
+    """fp32 GEMM rate (GFLOP/s) at the demo's thread count, measured now:
+    the yardstick that makes the demo's times comparable across machines
+    (one 2048^3 product, best median of 3)."""
+    from s2d_mm.utils.benchmark import matmul_rate
+    return round(matmul_rate(((2048, 2048, 2048), ), warmup=1,
+                             repeats=3)['gflops'], 1)
+
+
+def _load_average():
+    return round(os.getloadavg()[0], 2) if hasattr(os, 'getloadavg') \
+        else None
+
+
+def machine_line(machine):
+    """One line naming the machine of the demo's times."""
+    isa = ', '.join(f'{k} {"yes" if machine["isa"][k] else "no"}'
+                    for k in ('AVX2', 'AVX-512', 'AVX512_BF16', 'AMX'))
+    gemm = machine['gemm_fp32_gflops']
+    load = machine['load_average']
+    return (f'{machine["cpu_model"]}, {machine["backends"]["cpu_count"]} '
+            f'logical CPUs ({isa}); torch {machine["backends"]["threads"]} '
+            f'threads; fp32 GEMM {gemm["start"]:.0f} GFLOP/s at the start, '
+            f'{gemm["end"]:.0f} at the end of this run'
+            + ('' if load is None else
+               f'; load average {load["start"]:.1f} / {load["end"]:.1f} '
+               f'(start / end, {machine["backends"]["cpu_count"]} CPUs)'))
 
 
 def ensure_data(root, clips_per_class, seed, regenerate):
@@ -88,14 +150,20 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     import s2d_mm  # noqa: F401
     from s2d_mm.demo import stages
+    from s2d_mm.utils.machine import describe_machine
 
     work = osp.abspath(args.work_dir)
     data_root = osp.join(work, 'data')
     os.makedirs(work, exist_ok=True)
     print(BANNER)
+    machine = describe_machine()
+    load_start = _load_average()
+    gemm_start = gemm_probe()
+    print(f' machine: {machine["cpu_model"]}, fp32 GEMM {gemm_start:.0f} '
+          f'GFLOP/s with {torch.get_num_threads()} threads (measured now)')
+    clock = StageClock()
 
-    _step(1, 'Generating the synthetic dataset (DFEW layout)')
-    t = time.time()
+    _step(clock, 1, 'Generating the synthetic dataset (DFEW layout)')
     meta = ensure_data(data_root, args.clips_per_class, args.seed,
                        args.regenerate)
     print(f'  {meta["num_train"]} train + {meta["num_test"]} test clips of '
@@ -103,26 +171,31 @@ def main(argv=None):
           f'{", ".join(meta["classes"])}')
     print(f'  Surprise and Fear differ only by motion (snap open vs snap '
           f'shut); every single frame could belong to either  '
-          f'[{time.time() - t:.0f}s]')
+          f'{clock.last()}')
 
-    _step(2, 'Training the landmark network (mmpose MobileFaceNet, 68 '
+    _step(clock, 2, 'Training the landmark network (mmpose MobileFaceNet, 68 '
           'landmarks)')
     lm = stages.train_landmark(data_root, osp.join(work, 'landmark'),
                                epochs=args.landmark_epochs)
-    print(f'  frames of the test clips: NME {lm["NME"]:.4f} (inter-ocular), mean '
-          f'error {lm["EPE"]:.2f} px on {meta["img_size"]}-px frames  '
-          f'[{lm["seconds"]:.0f}s]')
+    fe = lm['frame_error']
+    print(f'  {len_test_frames(meta)} frames of the test clips: NME '
+          f'{lm["NME"]:.4f} (inter-ocular); per-frame error median '
+          f'{fe["median"]:.2f} px, mean {fe["mean"]:.2f} px, max '
+          f'{fe["max"]:.1f} px on {meta["img_size"]}-px frames; '
+          f'{fe["over_10px"]:.1f} % of frames over 10 px, '
+          f'{fe["outside_box"]:.1f} % with a landmark off the face box  '
+          f'{clock.last()}')
 
-    _step(3, 'Image stage: ViT + Multi-View Complementary Prompters on '
+    _step(clock, 3, 'Image stage: ViT + Multi-View Complementary Prompters on '
           'still photos')
     img = stages.train_image_stage(data_root, osp.join(work, 'image'),
                                    lm['checkpoint'],
                                    epochs=args.image_epochs)
     print(f'  held-out stills: UAR {img["UAR"]:.1f}% WAR {img["WAR"]:.1f}% '
           '(Surprise and Fear stills are alike)  '
-          f'[{img["seconds"]:.0f}s]')
+          f'{clock.last()}')
 
-    _step(4, 'Video stage: + Temporal-Modeling Adapters, temporal '
+    _step(clock, 4, 'Video stage: + Temporal-Modeling Adapters, temporal '
           'embedding, SDL (DFEWDataset)')
     vid = stages.train_video_stage(
         data_root, osp.join(work, 'video'), lm['checkpoint'],
@@ -131,11 +204,11 @@ def main(argv=None):
     classes = meta['classes']
     print(f'  TEST (synthetic, {meta["num_test"]} clips): '
           f'UAR {m["UAR"]:.1f}%  WAR {m["WAR"]:.1f}%  '
-          f'[{vid["seconds"]:.0f}s]')
+          f'{clock.last()}')
     print('  per-class recall: ' + ', '.join(
         f'{c} {m[f"recall/{c}"]:.0f}' for c in classes))
 
-    _step(5, 'Curves and inference on a raw (uncropped) video')
+    _step(clock, 5, 'Curves and inference on a raw (uncropped) video')
     curves = stages.plot_curves(
         [('landmark network', lm['losses'], []),
          ('image stage', img['losses'], []),
@@ -145,25 +218,41 @@ def main(argv=None):
 
     final_ckpt = osp.join(work, 's2d_demo.pth')
     _copy(vid['checkpoint'], final_ckpt)
+    clock.stop()
+    # the yardstick again: on a shared machine the rate moves during a run
+    machine['gemm_fp32_gflops'] = dict(
+        start=gemm_start, end=gemm_probe(), shape=[2048, 2048, 2048],
+        threads=torch.get_num_threads())
+    machine['load_average'] = None if load_start is None else dict(
+        start=load_start, end=_load_average())
+    wall, cpu = time.time() - t_start, _cpu_seconds()
     summary = dict(
         synthetic_data=True,
-        landmark=dict(NME=float(lm['NME']), EPE_px=float(lm['EPE'])),
+        landmark=dict(NME=float(lm['NME']), EPE_px=float(lm['EPE']),
+                      frame_error_px=fe),
         image_stage=dict(UAR=float(img['UAR']), WAR=float(img['WAR'])),
         video_stage={k: float(v) for k, v in m.items()},
-        seconds=time.time() - t_start,
-        # CPU time per step: wall time is inflated when others share the CPU
-        cpu_seconds={
-            f'step{n}': round(_CPU_MARKS.get(n + 1, _cpu_seconds()) - c, 1)
-            for n, c in _CPU_MARKS.items()
-        })
+        video_val_uar={int(e): round(float(v.get('UAR', float('nan'))), 2)
+                       for e, v in vid['val']},
+        # every time is next to the machine it was measured on
+        machine=machine,
+        seconds=round(wall, 1),
+        cpu_seconds=round(cpu, 1),
+        stages=clock.stages)
     with open(osp.join(work, 'summary.json'), 'w') as f:
         json.dump(summary, f, indent=2)
 
     rel = lambda p: osp.relpath(p, os.getcwd())  # noqa: E731
     print('\n' + '=' * 78)
-    print(f' Done in {(time.time() - t_start) / 60:.1f} min '
-          f'({_cpu_seconds() / 60:.1f} CPU-min). Results on SYNTHETIC data:')
-    print(f'   landmark NME {lm["NME"]:.4f} / {lm["EPE"]:.2f} px   '
+    print(f' Done in {wall / 60:.1f} min ({cpu / 60:.1f} CPU-min; per step '
+          + ', '.join(f'{k} {v["wall_s"]:.0f}/{v["cpu_s"]:.0f} s'
+                      for k, v in clock.stages.items())
+          + ' wall/CPU)')
+    print(f' on {machine_line(machine)}')
+    print(' Results on SYNTHETIC data:')
+    print(f'   landmark NME {lm["NME"]:.4f}, per-frame error median '
+          f'{fe["median"]:.2f} / mean {fe["mean"]:.2f} px, '
+          f'{fe["over_10px"]:.1f} % over 10 px   '
           f'video UAR {m["UAR"]:.1f}%  WAR {m["WAR"]:.1f}%')
     print(' Files:')
     print(f'   confusion matrix   {rel(osp.join(work, "test_confusion_matrix.png"))}')
@@ -179,6 +268,12 @@ def main(argv=None):
           'YOUR_VIDEO.mp4 --out-video vis.mp4')
     print('=' * 78)
     return 0
+
+
+def len_test_frames(meta):
+    """Frames of the test clips in the landmark annotation file."""
+    stride = meta.get('landmark_stride', 1)
+    return meta['num_test'] * -(-meta['num_frames'] // stride)
 
 
 def _copy(src, dst):
