@@ -5,11 +5,19 @@ frames. It reads the (normalised) patch tokens of every frame, lets each
 patch position attend over the T frames of its clip in a narrow bottleneck,
 and returns a residual that the caller adds to the patch tokens. It has no
 skip connection of its own.
+
+Two options, off by default, make the order of frames learnable where the
+released adapter cannot learn it (``docs/tma_diagnosis.md``): a learnable
+bias over frame offsets added to the attention logits, initialised so that
+each head starts looking at its own offset (``frame_offset_bias``), and
+fan-in scaled (Xavier) initial weights instead of trunc-normal(0.02)
+(``linear_init='xavier'``).
 """
 from typing import Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmcv.cnn import build_activation_layer, build_norm_layer
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import trunc_normal_
@@ -18,6 +26,14 @@ from mmpretrain.models.utils import MultiheadAttention
 from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, register_in
 
 TMA_INITS = ('release', 'zero')
+LINEAR_INITS = ('trunc_normal', 'xavier')
+
+
+def head_offsets(num_heads: int) -> list:
+    """Frame offset each head favours under ``frame_offset_bias``:
+    0, +1, -1, +2, -2, ... (head 0 the frame itself, head 1 the next one).
+    """
+    return [(h + 1) // 2 * (1 if h % 2 else -1) for h in range(num_heads)]
 
 
 class BottleneckAdapter(BaseModule):
@@ -84,6 +100,24 @@ class TemporalModelingAdapter(BaseModule):
             (of the spatial branch) is zeroed so the adapter outputs exactly 0
             and the video model starts as the image model; gradients still
             reach that projection because its input is non-zero.
+        linear_init (str): ``'trunc_normal'`` (default, the release):
+            Linear weights trunc-normal with std 0.02. ``'xavier'``:
+            Xavier-uniform (fan-in/fan-out scaled) weights, zero biases; with
+            std-0.02 weights every GELU and the attention softmax work in
+            their linear range, where the adapter's response to the order of
+            frames is a vanishing higher-order term. ``tma_init='zero'``
+            still zeroes the last projection afterwards.
+        frame_offset_bias (float, optional): ``None`` (default, the
+            release): plain scaled-dot-product attention over the T frames.
+            A float ``b``: a learnable bias per head and frame offset
+            ``s - t`` (``-(T-1)..T-1``) is added to the attention logits of
+            query frame ``t`` and key frame ``s``, initialised to ``b`` at
+            the head's own offset (:func:`head_offsets`: 0, +1, -1, +2, ...)
+            and 0 elsewhere, so that from the first step every frame sees
+            itself and its neighbours through separate heads. Needs
+            ``num_frames``.
+        num_frames (int, optional): T, the size of the offset table; only
+            with ``frame_offset_bias``.
     """
 
     def __init__(self,
@@ -93,30 +127,62 @@ class TemporalModelingAdapter(BaseModule):
                  norm_cfg: dict = dict(type='LN', eps=1e-5),
                  act_cfg: dict = dict(type='GELU'),
                  tma_init: str = 'release',
+                 linear_init: str = 'trunc_normal',
+                 frame_offset_bias: Optional[float] = None,
+                 num_frames: Optional[int] = None,
                  init_cfg=None):
         super().__init__(init_cfg=init_cfg)
         if tma_init not in TMA_INITS:
             raise ValueError(f'tma_init must be one of {TMA_INITS}, '
                              f'got {tma_init!r}')
+        if linear_init not in LINEAR_INITS:
+            raise ValueError(f'linear_init must be one of {LINEAR_INITS}, '
+                             f'got {linear_init!r}')
+        if frame_offset_bias is not None and not (
+                isinstance(num_frames, int) and num_frames >= 1):
+            raise ValueError(
+                'frame_offset_bias needs num_frames (the number of frames '
+                f'per clip, an int >= 1), got num_frames={num_frames!r}')
         self.embed_dims = embed_dims
         self.hidden_dims = int(embed_dims * ratio)
         self.tma_init = tma_init
+        self.linear_init = linear_init
         self.temporal = BottleneckAdapter(
             embed_dims, self.hidden_dims, num_heads=num_heads, act_cfg=act_cfg)
         self.norm = build_norm_layer(norm_cfg, embed_dims)[1]
         self.spatial = BottleneckAdapter(
             embed_dims, self.hidden_dims, num_heads=None, act_cfg=act_cfg)
+        self.frame_offset_bias_init = frame_offset_bias
+        self.num_frames = num_frames
+        if frame_offset_bias is None:
+            self.frame_offset_bias = None
+        else:
+            # (heads, 2T-1): entry j is the offset s - t = j - (T-1)
+            self.frame_offset_bias = nn.Parameter(
+                torch.zeros(num_heads, 2 * num_frames - 1))
         self._init_adapter()
 
     def _init_adapter(self):
         for m in self.modules():
             if isinstance(m, nn.Linear):
-                trunc_normal_(m.weight, std=0.02)
+                if self.linear_init == 'xavier':
+                    nn.init.xavier_uniform_(m.weight)
+                else:
+                    trunc_normal_(m.weight, std=0.02)
                 if m.bias is not None:
                     nn.init.zeros_(m.bias)
             elif isinstance(m, nn.LayerNorm):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
+        if self.frame_offset_bias is not None:
+            with torch.no_grad():
+                self.frame_offset_bias.zero_()
+                last = self.num_frames - 1
+                for h, off in enumerate(
+                        head_offsets(self.frame_offset_bias.shape[0])):
+                    if abs(off) <= last:
+                        self.frame_offset_bias[h, last + off] = \
+                            self.frame_offset_bias_init
         if self.tma_init == 'zero':
             nn.init.zeros_(self.spatial.fc_up.weight)
             nn.init.zeros_(self.spatial.fc_up.bias)
@@ -149,7 +215,38 @@ class TemporalModelingAdapter(BaseModule):
         z = self.temporal.down(u)
         z = z.view(b, num_frames, n, -1).transpose(1, 2).reshape(
             b * n, num_frames, -1)
-        z = self.temporal.attn(z)
+        if self.frame_offset_bias is None:
+            z = self.temporal.attn(z)
+        else:
+            z = self._attend_with_offset_bias(z, num_frames)
         z = z.view(b, n, num_frames, -1).transpose(1, 2)
         z = self.temporal.fc_up(z).reshape(bt, n, d)
         return self.spatial.fc_up(self.spatial.down(self.norm(z)))
+
+    def _attend_with_offset_bias(self, z: torch.Tensor,
+                                 num_frames: int) -> torch.Tensor:
+        """The temporal attention (same ``qkv``/``proj`` weights) with the
+        learnable frame-offset bias added to its logits.
+
+        Args:
+            z (Tensor): Bottleneck tokens ``(B*N, T, D_h)``.
+
+        Returns:
+            Tensor: ``(B*N, T, D_h)``.
+        """
+        if num_frames != self.num_frames:
+            raise ValueError(
+                f'TMA was built with frame_offset_bias for num_frames='
+                f'{self.num_frames} but got clips of {num_frames} frames')
+        attn = self.temporal.attn
+        bn, t, c = z.shape
+        q, k, v = attn.qkv(z).reshape(bn, t, 3, attn.num_heads,
+                                      attn.head_dims).permute(2, 0, 3, 1, 4)
+        # logit (t, s) gets bias[s - t]
+        pos = torch.arange(t, device=z.device)
+        bias = self.frame_offset_bias[:, pos[None, :] - pos[:, None] + t - 1]
+        drop = attn.attn_drop if self.training else 0.
+        out = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=bias.to(q.dtype)[None], dropout_p=drop)
+        out = out.transpose(1, 2).reshape(bn, t, c)
+        return attn.out_drop(attn.gamma1(attn.proj_drop(attn.proj(out))))

@@ -321,7 +321,8 @@ class S2DViT(ViTMCP):
         num_frames (int): T, fixed by the temporal embedding. Defaults to 16.
         tma (dict): Arguments of every
             :class:`TemporalModelingAdapter` (``ratio`` 0.25, ``num_heads``
-            8, ...).
+            8, ...). With ``frame_offset_bias`` set, ``num_frames`` is filled
+            in from this backbone's.
         tma_init (str): ``'release'`` (default): adapters start from
             trunc-normal(0.02) weights and the temporal embedding from
             trunc-normal(0.02), as in the released code. ``'zero'``: every
@@ -348,6 +349,8 @@ class S2DViT(ViTMCP):
         self.num_frames = num_frames
         self.tma_cfg = dict(tma)
         self.tma_cfg.setdefault('tma_init', tma_init)
+        if self.tma_cfg.get('frame_offset_bias') is not None:
+            self.tma_cfg.setdefault('num_frames', num_frames)
         self.tma_init = self.tma_cfg['tma_init']
         super().__init__(trainable=None, **kwargs)
         self.temporal_embedding = nn.Parameter(
