@@ -29,8 +29,12 @@ GPU has it natively, else fp32; on a CPU, int8 where fbgemm runs (AVX2 and
 the ``x86``/``fbgemm`` quantized engine): on the AVX-512 + AVX512_VNNI +
 AVX512_BF16 dev machine int8 was 2.6x fp32 and bf16 1.8x (CPU time, one
 thread), and AVX2-only CPUs have no native bf16; then bf16 where it is
-native; else fp32. ONNX Runtime is never picked: it runs fp32 and is not
-faster than the PyTorch fp32 path here.
+native; else fp32. A model under :data:`AUTO_MIN_LINEAR_MACS` Linear
+multiply-adds per clip stays fp32 whatever the CPU (there the conversions
+cost more than the narrow products save). ONNX Runtime is never picked: it
+needs an export first, and for ViT-B/16 it is no faster than PyTorch fp32
+(8.5 vs 8.5 s per clip, one thread); for tiny models it is faster
+(1.5-1.9x the reference) and worth choosing explicitly.
 """
 import copy
 import re
@@ -47,6 +51,7 @@ from s2d_mm.utils.machine import cpu_isa_flags
 __all__ = [
     'PRECISIONS', 'INT8_SKIP', 'PrecisionChoice', 'PrecisionNotSupportedError',
     'native_bf16', 'int8_support', 'choose_auto', 'check_precision',
+    'linear_macs_estimate', 'AUTO_MIN_LINEAR_MACS',
     'apply_precision', 'quantize_linear_int8', 'autocast_bf16'
 ]
 
@@ -59,6 +64,14 @@ PRECISIONS = ('auto', 'fp32', 'bf16', 'int8', 'onnx')
 #: would save no time; the measured agreement with fp32 is in the README.
 INT8_SKIP = (r'(^|\.)prompters\.\d+\.proj_(image|landmark|out)$',
              r'(^|\.)landmark_embed$', r'(^|\.)cls_head\.')
+
+
+#: ``auto`` keeps models below this many Linear multiply-adds per clip
+#: (:func:`linear_macs_estimate`) in fp32. Measured int8 / fp32 speed on one
+#: thread (CPU time, dev machine): 0.8x at 0.03-0.12 GMACs (the benchmark's
+#: tiny model, the demo model), 1.46x at 2.4, 2.1x at 19, 2.9x at 38 and
+#: 2.6x at 297 (ViT-B/16, 16x224); bf16 0.6-0.8x, 1.2x, 1.6x, 1.8x, 1.8x.
+AUTO_MIN_LINEAR_MACS = 1e9
 
 
 class PrecisionNotSupportedError(RuntimeError):
@@ -144,13 +157,21 @@ def int8_support(device='cpu', flags=None) -> Tuple[bool, str]:
                   (' and '.join(vnni) if vnni else 'AVX2'))
 
 
-def choose_auto(device='cpu', flags=None) -> PrecisionChoice:
+def choose_auto(device='cpu', flags=None,
+                model: Optional[nn.Module] = None) -> PrecisionChoice:
     """The precision ``auto`` picks on this machine (rules in the module
-    docstring); ``reason`` says which rule applied."""
+    docstring) for ``model`` (optional: its size decides too); ``reason``
+    says which rule applied."""
     device = _device(device)
     if device.type == 'cuda':
         ok, why = native_bf16(device)
         return PrecisionChoice('bf16' if ok else 'fp32', 'auto', why)
+    macs = linear_macs_estimate(model) if model is not None else None
+    if macs is not None and macs < AUTO_MIN_LINEAR_MACS:
+        return PrecisionChoice(
+            'fp32', 'auto', f'a small model ({macs / 1e9:.2g} GMACs of '
+            f'Linear layers per clip, under {AUTO_MIN_LINEAR_MACS / 1e9:g}): '
+            'int8 / bf16 conversions would cost more than they save')
     flags = cpu_isa_flags() if flags is None else flags
     int8_ok, int8_why = int8_support(device, flags)
     if int8_ok:
@@ -164,7 +185,26 @@ def choose_auto(device='cpu', flags=None) -> PrecisionChoice:
         f'({bf16_why})')
 
 
-def check_precision(precision: str, device='cpu') -> PrecisionChoice:
+def linear_macs_estimate(model: nn.Module) -> Optional[float]:
+    """Multiply-adds of the backbone's Linear layers per clip, estimated as
+    ``sum(in * out) * T * (Hp * Wp + extra tokens)`` (every token through
+    every Linear layer; the landmark network is left out). None when the
+    backbone does not say its token grid."""
+    bb = getattr(model, 'backbone', None)
+    grid = getattr(bb, 'patch_resolution', None)
+    if grid is None:
+        return None
+    tokens = getattr(bb, 'num_frames', 1) * (
+        grid[0] * grid[1] + getattr(bb, 'num_extra_tokens', 1))
+    params = sum(m.in_features * m.out_features
+                 for name, m in bb.named_modules()
+                 if isinstance(m, nn.Linear)
+                 and not name.startswith('landmark.'))
+    return float(params * tokens)
+
+
+def check_precision(precision: str, device='cpu',
+                    model: Optional[nn.Module] = None) -> PrecisionChoice:
     """Resolve ``precision`` for ``device``: ``auto`` -> a mode; a mode the
     device does not run natively raises.
 
@@ -177,7 +217,7 @@ def check_precision(precision: str, device='cpu') -> PrecisionChoice:
                          f'{precision!r}')
     device = _device(device)
     if precision == 'auto':
-        return choose_auto(device)
+        return choose_auto(device, model=model)
     if precision == 'bf16':
         ok, why = native_bf16(device)
         if not ok:
@@ -318,7 +358,7 @@ def apply_precision(model: nn.Module,
         param = next(model.parameters(), None)
         device = param.device if param is not None else 'cpu'
     device = _device(device)
-    choice = check_precision(precision, device)
+    choice = check_precision(precision, device, model)
     current = getattr(model, 'inference_precision', None)
     if current is not None:
         if current.mode == choice.mode:

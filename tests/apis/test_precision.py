@@ -108,9 +108,32 @@ def test_auto_reports_what_it_picked(monkeypatch, tiny, flags, mode, words):
     assert str(choice).startswith(f'{mode} (picked by auto: ')
 
 
+def test_auto_keeps_a_small_model_in_fp32(monkeypatch, tiny):
+    _, _, model = tiny
+    with_flags(monkeypatch, AVX512_VNNI_BF16)
+    macs = P.linear_macs_estimate(model)
+    assert 0 < macs < P.AUTO_MIN_LINEAR_MACS
+    m = P.apply_precision(model, 'auto', copy_model=True)
+    assert m.inference_precision.mode == 'fp32'
+    assert 'small model' in m.inference_precision.reason
+    assert P.choose_auto('cpu').mode == 'int8'  # no model: the ISA rule
+
+
+def test_linear_macs_estimate_counts_every_token(tiny):
+    _, _, model = tiny
+    bb = model.backbone
+    tokens = bb.num_frames * (bb.patch_resolution[0] *
+                              bb.patch_resolution[1] + 1)
+    per_token = sum(m.in_features * m.out_features
+                    for n, m in bb.named_modules()
+                    if isinstance(m, nn.Linear) and 'landmark.' not in n)
+    assert P.linear_macs_estimate(model) == per_token * tokens
+
+
 def test_auto_on_a_model(monkeypatch, tiny):
     _, _, model = tiny
     with_flags(monkeypatch, AVX2_ONLY)
+    monkeypatch.setattr(P, 'AUTO_MIN_LINEAR_MACS', 0)
     m = P.apply_precision(model, 'auto', copy_model=True)
     assert m.inference_precision.mode == 'int8'
     assert m.inference_precision.requested == 'auto'

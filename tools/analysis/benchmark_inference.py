@@ -169,7 +169,7 @@ def bench_precision(args, setup, device, fast, ref, res, table, row):
     if 'fp32' not in modes:
         modes.insert(0, 'fp32')  # the yardstick of the agreement
     out = dict(pipeline='one view, face crops in memory, no detection')
-    auto = check_precision('auto', device)
+    auto = check_precision('auto', device, fast)
     out['auto'] = dict(mode=auto.mode, reason=auto.reason)
     print(f'precision auto picked: {auto.mode}', flush=True)
     row(table, 'precision auto', auto.mode, auto.reason)
