@@ -182,6 +182,27 @@ def make_clips(task: str, num: int, seed: int, num_frames: int = 8,
                 intensity=torch.from_numpy(curves).float())
 
 
+def order_statistics(task: str, num: int = 40000, seed: int = 0) -> dict:
+    """What tells the classes apart in the intensity curves: the largest
+    class difference of the per-position mean, of the lag-1 covariance,
+    and the mean cubed frame-to-frame change of each class (its skewness)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.permutation(np.arange(num) % 2)
+    i = intensity_curves(task, labels, PROBE['num_frames'], rng)
+    a, b = i[labels == 0], i[labels == 1]
+
+    def lag1(x):
+        c = x - x.mean(0)
+        return (c[:, :-1] * c[:, 1:]).mean(0)
+
+    d = np.diff(i, axis=1)
+    return dict(
+        mean_diff=float(np.abs(a.mean(0) - b.mean(0)).max()),
+        lag1_cov_diff=float(np.abs(lag1(a) - lag1(b)).max()),
+        step_cubed=[float((d[labels == c]**3).mean()) for c in (0, 1)],
+        intensity_std=float(i.std()))
+
+
 # -------------------------------------------------------------------- model
 class OrderProbe(nn.Module):
     """S2DViT (frozen blocks, trainable TMAs + temporal embedding) and a
@@ -585,6 +606,10 @@ def parse_args(argv=None):
     p.add_argument('--steps', type=int, default=RECIPE['steps'])
     p.add_argument('--identity-std', type=float, default=0.0,
                    help='per-clip identity image (0: one face for all)')
+    p.add_argument('--num-train', type=int, default=RECIPE['num_train'],
+                   help='training clips (a fixed set, revisited)')
+    p.add_argument('--num-heldout', type=int,
+                   default=RECIPE['num_heldout'])
     p.add_argument('--blocks', default='frozen',
                    choices=('frozen', 'identity'))
     p.add_argument('--threads', type=int, default=1,
@@ -616,6 +641,14 @@ def main(argv=None) -> int:
           f"torch {machine['torch']} with {machine['torch_threads']} "
           f"thread(s), fp32 GEMM {machine['gemm_fp32_gflops']} GFLOP/s",
           flush=True)
+    stats = {t: order_statistics(t) for t in args.tasks}
+    for t, st in stats.items():
+        print(f"{t}: class difference of per-position mean "
+              f"{st['mean_diff']:.3f}, of lag-1 covariance "
+              f"{st['lag1_cov_diff']:.4f}; mean cubed step "
+              f"{st['step_cubed'][0]:+.4f} (label 0) / "
+              f"{st['step_cubed'][1]:+.4f} (label 1); intensity std "
+              f"{st['intensity_std']:.3f}", flush=True)
     cpu0 = time.process_time()
     results = []
     total = len(args.tasks) * len(args.variants) * len(args.seeds)
@@ -624,7 +657,8 @@ def main(argv=None) -> int:
             for seed in args.seeds:
                 r = run_one(task, variant, seed, steps=args.steps,
                             identity_std=args.identity_std,
-                            blocks=args.blocks)
+                            blocks=args.blocks, num_train=args.num_train,
+                            num_heldout=args.num_heldout)
                 results.append(r)
                 print(f"[{len(results)}/{total}] {task:8s} {variant:16s} "
                       f"seed {seed}: train {100 * r['train']:5.1f}  "
@@ -634,7 +668,9 @@ def main(argv=None) -> int:
     cpu = time.process_time() - cpu0
     rows = summarize(results)
     table = format_table(rows) + '\n\n' + format_diagnostics(rows)
-    setup = dict(probe=PROBE, recipe=dict(RECIPE, steps=args.steps),
+    setup = dict(probe=PROBE, recipe=dict(RECIPE, steps=args.steps,
+                                          num_train=args.num_train,
+                                          num_heldout=args.num_heldout),
                  identity_std=args.identity_std, blocks=args.blocks,
                  seeds=args.seeds)
     print(table)
@@ -642,6 +678,7 @@ def main(argv=None) -> int:
     os.makedirs(args.out, exist_ok=True)
     with open(osp.join(args.out, 'results.json'), 'w') as f:
         json.dump(dict(machine=machine, setup=setup, cpu_s=cpu,
+                       order_statistics=stats,
                        command=' '.join(['python'] + sys.argv),
                        runs=results, summary=rows), f, indent=1)
     with open(osp.join(args.out, 'table.md'), 'w') as f:

@@ -139,9 +139,10 @@ class LandmarkFeatureExtractor(BaseModule):
         grid_mode (str): ``'resize'`` (bilinear) or ``'pool'`` (adaptive
             average pooling) onto the grid. Default: 'resize'.
         input_norm (str): ``'release'`` feeds the frames as the ViT gets them
-            (ImageNet-normalised RGB; S2D release quirk #11). ``'model'``
-            undoes ``frame_mean``/``frame_std`` and applies the landmark
-            model's ``data_preprocessor`` mean/std and channel order.
+            (ImageNet-normalised RGB; docs/released_code.md §7, item 11).
+            ``'model'`` undoes ``frame_mean``/``frame_std`` and applies the
+            landmark model's ``data_preprocessor`` mean/std and channel
+            order.
             Default: 'release'.
         frame_mean, frame_std (Sequence[float]): The ViT's normalisation of
             0-255 frames. Default: ImageNet statistics.
