@@ -13,7 +13,7 @@ test: install
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS) tests
 
 demo: install
-	$(PY) tools/demo/run_demo.py
+	$(PY) demo/run_demo.py
 
 lock:
 	@bash tools/update_lock.sh

@@ -1,9 +1,17 @@
 import os
+import sys
 
 import pytest
 import torch
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Outside the installed package, importable in the tests: the demo
+# (``demo``) and the benchmark helpers (``s2d_benchmark``, with the
+# release-style reference path); ``tests/`` itself (``s2d_testing``) is
+# put on the path by pytest.
+for _path in (REPO_ROOT, os.path.join(REPO_ROOT, 'tools', 'analysis')):
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 
 @pytest.fixture(scope='session')

@@ -158,7 +158,7 @@ def test_mmaction2_runner_checkpoint_resumes(tmp_path):
 
 @pytest.fixture(scope='module')
 def demo_landmark_data(tmp_path_factory):
-    from s2d_mm.demo import generate_dataset
+    from demo import generate_dataset
     root = str(tmp_path_factory.mktemp('synthetic_dfew'))
     generate_dataset(root, seed=3, clips_per_class=2, num_frames=4,
                      img_size=48, stills_per_class=1, progress=False)

@@ -10,13 +10,6 @@ directory first, then to the repository root)::
 """
 import argparse
 import os
-import os.path as osp
-import sys
-
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
-
 
 
 def parse_args(argv=None):

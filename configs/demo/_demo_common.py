@@ -13,7 +13,7 @@ vit_arch = dict(_delete_=True, embed_dims=64, num_layers=4, num_heads=4,
 # locality prior that pretraining gives the paper's ViT-B/16.
 patch_cfg = dict(conv_type='ConvPatchStem')
 
-# The demo landmark network (trained first by tools/demo/run_demo.py).
+# The demo landmark network (trained first by demo/run_demo.py).
 # MobileFaceNet's conv_4 (stage 5, stride 8) lands on the 8x8 patch grid.
 landmark_config = '{{ fileDirname }}/landmark_mobilefacenet-s_synthetic-64px.py'
 landmark_checkpoint = 'work_dirs/demo/landmark/landmark.pth'

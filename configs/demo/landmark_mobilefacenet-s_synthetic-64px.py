@@ -1,12 +1,12 @@
 # Demo landmark network: a narrow MobileFaceNet (the released landmark
 # network's architecture, S2D's landmark view) trained from scratch on the
-# frames of the training clips of `tools/demo/generate_data.py`, whose 68
+# frames of the training clips of `demo/generate_data.py`, whose 68
 # landmarks (300-W mark-up) are known exactly; tested on frames of the test
 # clips (other people). Same whole-frame input as S2D's
 # landmark branch: the box is the whole face crop.
 #
-#   python tools/demo/generate_data.py --out work_dirs/demo/data
-#   python tools/demo/run_demo.py          (trains it as its first step)
+#   python demo/generate_data.py --out work_dirs/demo/data
+#   python demo/run_demo.py          (trains it as its first step)
 _base_ = ['../_base_/models/landmark_mobilefacenet.py']
 
 default_scope = 'mmpose'

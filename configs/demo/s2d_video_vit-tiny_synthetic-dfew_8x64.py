@@ -4,7 +4,7 @@
 # Self-Distillation loss, trained on the synthetic clips read by the DFEW
 # dataset class (DFEW layout, labels counted from 1). As in the paper the
 # ViT blocks stay frozen; prompters, TMAs, temporal embedding, final norm
-# and head train. `tools/demo/run_demo.py` sets the image-stage checkpoint
+# and head train. `demo/run_demo.py` sets the image-stage checkpoint
 # (`model.backbone.init_cfg`).
 _base_ = [
     '../_base_/models/s2d_vit-base-p16.py', '../_base_/default_runtime.py',
@@ -37,7 +37,7 @@ model = dict(
 # only the flip: with the ViT frozen, random crops did not raise the
 # held-out curve, and without them every frame reaches the frozen landmark
 # branch in one of two forms, so its features are computed once
-# (`memo_frames`, set by tools/demo/run_demo.py) instead of every epoch.
+# (`memo_frames`, set by demo/run_demo.py) instead of every epoch.
 dataset_type = 'DFEWDataset'
 data_root = {{_base_.data_root}}
 img_side = {{_base_.img_side}}

@@ -1,5 +1,10 @@
-# Each module adds its import line here when it lands.
-from .hooks import EpochSeedHook, FrozenBatchNormHook, SDLScheduleHook, StrictLoadHook, find_sdl_modules  # noqa: F401
+from .hooks import (  # noqa: F401
+    EpochSeedHook,
+    FrozenBatchNormHook,
+    SDLScheduleHook,
+    StrictLoadHook,
+    find_sdl_modules,
+)
 from .runner_utils import (  # noqa: F401
     adapt_to_machine,
     apply_fold,

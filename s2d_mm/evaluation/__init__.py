@@ -1,3 +1,2 @@
-# Each module adds its import line here when it lands.
 from .landmark_error_metric import LandmarkErrorMetric, frame_errors, outside_box  # noqa: F401
 from .uar_war_metric import UARWARMetric, uar_war  # noqa: F401

@@ -13,14 +13,16 @@ On Linux the flags come from ``/proc/cpuinfo`` (the kernel's names, e.g.
 import os
 import platform
 import re
+import statistics
+import time
 from functools import lru_cache
-from typing import Dict, FrozenSet, List
+from typing import Any, Dict, FrozenSet, List, Sequence, Tuple
 
 import torch
 
 __all__ = [
     'cpu_model', 'cpu_isa_flags', 'isa_summary', 'torch_backends',
-    'describe_machine', 'format_machine', 'KEY_ISA_FLAGS'
+    'describe_machine', 'format_machine', 'matmul_rate', 'KEY_ISA_FLAGS'
 ]
 
 #: ISA flags that decide which fp32 / bf16 / int8 kernels run, in the
@@ -126,3 +128,54 @@ def format_machine(info: Dict[str, object]) -> List[str]:
     if 'gpu' in info:
         lines.append(f'GPU: {info["gpu"]}')
     return lines
+
+
+def matmul_rate(shapes: Sequence[Tuple[int, int, int]] = ((2048, 2048,
+                                                           2048), ),
+                dtype: torch.dtype = torch.float32,
+                device='cpu',
+                warmup: int = 2,
+                repeats: int = 5) -> Dict[str, Any]:
+    """The GEMM rate this machine reaches now, in this process.
+
+    Every speed figure is stated next to it: on a shared or throttled
+    machine the rate drops with everything else, so a time means little
+    without the rate measured in the same run. For every ``(m, k, n)`` an
+    ``(m, k) @ (k, n)`` product is timed ``repeats`` times after ``warmup``
+    calls; its rate is ``2 m k n / median`` FLOP/s (one multiply-add = 2
+    FLOPs). The machine's rate is the best shape's, so fractions of it are
+    conservative.
+
+    Returns:
+        dict: ``per_shape`` (list of ``dict(shape, gflops, spread)``, spread
+        = (max - min) / median of the repeats) and ``gflops`` (the best
+        median rate, GFLOP/s).
+    """
+    device = torch.device(device)
+
+    def sync():
+        if device.type == 'cuda':
+            torch.cuda.synchronize(device)
+
+    per_shape = []
+    gen = torch.Generator(device='cpu').manual_seed(0)
+    for m, k, n in shapes:
+        a = torch.randn(m, k, generator=gen).to(device=device, dtype=dtype)
+        b = torch.randn(k, n, generator=gen).to(device=device, dtype=dtype)
+        out = torch.empty(m, n, device=device, dtype=dtype)
+        for _ in range(warmup):
+            torch.mm(a, b, out=out)
+        sync()
+        times = []
+        for _ in range(max(1, repeats)):
+            t0 = time.perf_counter()
+            torch.mm(a, b, out=out)
+            sync()
+            times.append(time.perf_counter() - t0)
+        median = statistics.median(times)
+        per_shape.append(
+            dict(shape=(m, k, n), gflops=2. * m * k * n / median / 1e9,
+                 spread=(max(times) - min(times)) / median))
+        del a, b, out
+    return dict(per_shape=per_shape,
+                gflops=max(s['gflops'] for s in per_shape))

@@ -67,8 +67,9 @@ def write_video(path, frames, fps=25):
 def tiny_s2d(tmp_path_factory):
     """``(config, checkpoint, model)`` of the untrained tiny S2D model
     (4 frames, 32 px, training frame interval 2)."""
+    from s2d_testing.tiny import make_tiny_s2d
+
     from s2d_mm.apis import init_model
-    from s2d_mm.demo.tiny_model import make_tiny_s2d
     cfg, ckpt = make_tiny_s2d(str(tmp_path_factory.mktemp('tiny_s2d_tl')))
     return cfg, ckpt, init_model(cfg, ckpt, device='cpu')
 

@@ -1,7 +1,9 @@
 """s2d_mm.apis: init_model / inference_video, face finding and cropping."""
 import numpy as np
 import pytest
+from s2d_testing.tiny import make_tiny_s2d
 
+from demo import DFEW_CLASSES, render_clip, render_scene_clip
 from s2d_mm.apis import (
     HaarFaceDetector,
     NoFaceFoundError,
@@ -11,8 +13,6 @@ from s2d_mm.apis import (
     init_model,
     sample_frame_indices,
 )
-from s2d_mm.demo import DFEW_CLASSES, render_clip, render_scene_clip
-from s2d_mm.demo.tiny_model import make_tiny_s2d
 
 
 @pytest.fixture(scope='module')
@@ -41,6 +41,7 @@ def test_probabilities_of_a_clip(tiny):
 
 def test_frame_folder_is_read_in_natural_order(tiny, tmp_path):
     import cv2
+
     from s2d_mm.apis import load_clip
     _, _, model = tiny
     clip = render_clip('Angry', np.random.default_rng(4), 12, (48, 48))

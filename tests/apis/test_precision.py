@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from s2d_testing.tiny import make_tiny_s2d
 
+from demo import DFEW_CLASSES, render_clip
 from s2d_mm.apis import inference_video, init_model
 from s2d_mm.apis import precision as P
-from s2d_mm.demo import DFEW_CLASSES, render_clip
-from s2d_mm.demo.tiny_model import make_tiny_s2d
 
 # ISA flag sets of the machines users run on (kernel spellings)
 AVX2_ONLY = frozenset({'sse4_2', 'avx', 'avx2', 'fma'})

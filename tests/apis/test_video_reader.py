@@ -3,6 +3,7 @@ inference_video on a long video decodes only the frames it uses."""
 import cv2
 import numpy as np
 import pytest
+from s2d_testing.tiny import make_tiny_s2d
 
 from s2d_mm.apis import inference_video, init_model, sample_frame_indices
 from s2d_mm.apis.video_reader import (
@@ -13,7 +14,6 @@ from s2d_mm.apis.video_reader import (
     OpenCVReader,
     open_video,
 )
-from s2d_mm.demo.tiny_model import make_tiny_s2d
 
 
 def numbered_frame(i, size=(64, 80)):

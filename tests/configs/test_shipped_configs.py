@@ -13,8 +13,7 @@ import os
 import os.path as osp
 
 import pytest
-
-from s2d_mm.testing import fake_data, tiny_landmark_net
+from s2d_testing import fake_data, tiny_landmark_net
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -8,9 +8,9 @@ import shutil
 
 import numpy as np
 import pytest
+from s2d_testing.fake_data import make_fake_dfew, make_fake_ferplus
 
 import s2d_mm  # noqa: F401
-from s2d_mm.testing.fake_data import make_fake_dfew, make_fake_ferplus
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -7,18 +7,18 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-
-import s2d_mm  # noqa: F401
-from s2d_mm.datasets import AffectNetDataset, FERPlusDataset, RAFDBDataset
-from s2d_mm.datasets.image_datasets import ferplus_majority
-from s2d_mm.datasets.utils import AnnotationError, BadSampleError
-from s2d_mm.testing.fake_data import (
+from s2d_testing.fake_data import (
     AFFECTNET_CLASSES,
     RAFDB_CLASSES,
     make_fake_affectnet,
     make_fake_ferplus,
     make_fake_rafdb,
 )
+
+import s2d_mm  # noqa: F401
+from s2d_mm.datasets import AffectNetDataset, FERPlusDataset, RAFDBDataset
+from s2d_mm.datasets.image_datasets import ferplus_majority
+from s2d_mm.datasets.utils import AnnotationError, BadSampleError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SIZE = 32

@@ -8,11 +8,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
-
-import s2d_mm  # noqa: F401
-from s2d_mm.datasets import DFEWDataset, FERV39kDataset, MAFWDataset
-from s2d_mm.datasets.utils import AnnotationError, BadSampleError
-from s2d_mm.testing.fake_data import (
+from s2d_testing.fake_data import (
     DFEW_CLASSES,
     FERV39K_CLASSES,
     MAFW_CLASSES,
@@ -20,6 +16,10 @@ from s2d_mm.testing.fake_data import (
     make_fake_ferv39k,
     make_fake_mafw,
 )
+
+import s2d_mm  # noqa: F401
+from s2d_mm.datasets import DFEWDataset, FERV39kDataset, MAFWDataset
+from s2d_mm.datasets.utils import AnnotationError, BadSampleError
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SIZE = 32  # frames are resized to SIZE instead of 224 to keep tests small
@@ -390,8 +390,9 @@ def test_corrupt_video(tmp_path):
 
 def test_frame_names_with_gaps(tmp_path):
     """Frames dropped by a face detector leave gaps: still read in order."""
+    from s2d_testing.fake_data import make_frame_folder
+
     from s2d_mm.datasets.utils import FrameNameList, scan_frame_dir
-    from s2d_mm.testing.fake_data import make_frame_folder
     d = str(tmp_path / 'clip')
     make_frame_folder(d, 5, 0, 8, name_tmpl='img_{:d}.jpg')
     assert scan_frame_dir(d) == (5, 'img_{:d}.jpg', 1)

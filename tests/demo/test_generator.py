@@ -8,9 +8,9 @@ import os.path as osp
 import numpy as np
 import pytest
 
-from s2d_mm.demo import DFEW_CLASSES, generate_dataset
-from s2d_mm.demo.expressions import actions_per_frame, intensity_curve
-from s2d_mm.demo.face_model import NUM_LANDMARKS, apply_actions, canonical_landmarks
+from demo import DFEW_CLASSES, generate_dataset
+from demo.expressions import actions_per_frame, intensity_curve
+from demo.face_model import NUM_LANDMARKS, apply_actions, canonical_landmarks
 
 TINY = dict(clips_per_class=2, num_frames=4, img_size=48, stills_per_class=4,
             progress=False)

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from s2d_mm.demo import generate_dataset, stages
+from demo import generate_dataset, stages
 from s2d_mm.evaluation import frame_errors, outside_box
 
 SMALL = dict(clips_per_class=4, num_frames=8, img_size=64,

@@ -4,7 +4,7 @@ from types import SimpleNamespace
 
 import torch
 
-from s2d_mm.demo.progress import DemoProgressHook
+from demo.progress import DemoProgressHook
 
 
 def test_progress_hook_records_losses_and_metrics():

@@ -10,7 +10,7 @@ from s2d_mm.utils.machine import describe_machine
 
 @pytest.fixture(scope='module')
 def run_demo(repo_root):
-    path = osp.join(repo_root, 'tools', 'demo', 'run_demo.py')
+    path = osp.join(repo_root, 'demo', 'run_demo.py')
     spec = importlib.util.spec_from_file_location('run_demo', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

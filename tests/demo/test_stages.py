@@ -5,7 +5,7 @@ import re
 import pytest
 from mmengine.config import Config
 
-from s2d_mm.demo import stages
+from demo import stages
 
 
 @pytest.mark.parametrize('epochs', [1, 2, 5, 30])

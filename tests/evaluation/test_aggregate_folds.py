@@ -87,7 +87,7 @@ def test_result_of_another_fold_is_refused(tmp_path, capsys):
 
 
 def test_sample_count_is_checked_against_the_annotations(tmp_path, capsys):
-    from s2d_mm.testing.fake_data import make_fake_dfew
+    from s2d_testing.fake_data import make_fake_dfew
     tree = make_fake_dfew(str(tmp_path / 'DFEW'), num_per_class=1,
                           num_frames=2, size=8, test_per_class=2)
     test_ds = dict(type='DFEWDataset', ann_file=tree['test_ann'], fold=1,

@@ -6,13 +6,13 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmengine.registry import DefaultScope
+from s2d_testing import tiny_landmark_net
 from safetensors.torch import load_file
 
 import s2d_mm  # noqa: F401
 from s2d_mm.models.backbones import LandmarkFeatureExtractor
 from s2d_mm.models.backbones.landmark import IMAGENET_MEAN, IMAGENET_STD
 from s2d_mm.registry import MMACTION_MODELS, MMPOSE_MODELS, MMPRETRAIN_MODELS
-from s2d_mm.testing import tiny_landmark_net
 from s2d_mm.utils.state_dict_fit import CheckpointMismatchError
 
 # A quarter-width MobileFaceNet on 64 px crops: conv_4 (stage 5) is 32x8x8.

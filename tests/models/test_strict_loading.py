@@ -15,10 +15,10 @@ from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
+from s2d_testing.tiny import make_tiny_s2d
 
 import s2d_mm  # noqa: F401
 from s2d_mm.apis import init_model
-from s2d_mm.demo.tiny_model import make_tiny_s2d
 from s2d_mm.models.utils import StageTransferError
 from s2d_mm.utils.state_dict_fit import CheckpointMismatchError, check_state_dict, diff_state_dict
 

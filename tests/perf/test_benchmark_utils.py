@@ -3,16 +3,16 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-
-from s2d_mm.utils.benchmark import (
+from s2d_benchmark.timing import (
     PeakMemory,
     TimingStats,
-    count_macs,
     cpu_peak_rss_supported,
     format_bytes,
-    matmul_rate,
     time_fn,
 )
+
+from s2d_mm.models.utils.complexity import count_macs
+from s2d_mm.utils.machine import matmul_rate
 
 
 def test_time_fn_counts_calls_and_stats():
@@ -71,7 +71,7 @@ def test_format_bytes():
 
 
 def test_time_fn_with_probe_pairs_each_run():
-    from s2d_mm.utils.benchmark import time_fn_with_probe
+    from s2d_benchmark.timing import time_fn_with_probe
     order = []
     stats, probes = time_fn_with_probe(
         lambda: order.append('f'), lambda: order.append('p') or len(order),
@@ -81,7 +81,7 @@ def test_time_fn_with_probe_pairs_each_run():
 
 
 def test_time_interleaved_round_robin():
-    from s2d_mm.utils.benchmark import time_interleaved
+    from s2d_benchmark.timing import time_interleaved
     order = []
     stats, probes = time_interleaved(
         dict(a=lambda: order.append('a'), b=lambda: order.append('b')),

@@ -4,15 +4,14 @@ import pytest
 import torch
 import torch.nn.functional as F
 from perf_tiny import CLASSES, IMG, NUM_FRAMES
-
-from s2d_mm.models.reference import (
+from s2d_benchmark.reference import (
     eager_attention,
     force_float32,
     loop_soft_target,
     loop_update,
     set_attention_impl,
 )
-from s2d_mm.models.reference.attention import ATTN_IMPLS
+from s2d_benchmark.reference.attention import ATTN_IMPLS
 
 
 def clips(b, v, seed=0):
@@ -158,9 +157,8 @@ def test_training_refresh_same_bank_and_loss(pair):
 
 def test_release_decode_same_frames(tmp_path):
     from mmaction.datasets.transforms import RawFrameDecode, SampleFrames
-
-    from s2d_mm.models.reference import ReleaseStyleRawFrameDecode
-    from s2d_mm.testing.fake_data import make_frame_folder
+    from s2d_benchmark.reference import ReleaseStyleRawFrameDecode
+    from s2d_testing.fake_data import make_frame_folder
     make_frame_folder(str(tmp_path / 'v'), 9, 2, 16)
     base = dict(frame_dir=str(tmp_path / 'v'), total_frames=9,
                 filename_tmpl='{:05d}.jpg', start_index=1, modality='RGB')

@@ -3,9 +3,8 @@ import importlib.util
 import os.path as osp
 
 import pytest
-
-from s2d_mm.testing import tiny_landmark_net
-from s2d_mm.testing.fake_data import make_fake_dfew
+from s2d_testing import tiny_landmark_net
+from s2d_testing.fake_data import make_fake_dfew
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 HERE = osp.dirname(osp.abspath(__file__))

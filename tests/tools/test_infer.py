@@ -8,9 +8,9 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
+from s2d_testing.tiny import make_tiny_s2d
 
-from s2d_mm.demo import render_clip, render_scene_clip
-from s2d_mm.demo.tiny_model import make_tiny_s2d
+from demo import render_clip, render_scene_clip
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 

@@ -5,11 +5,11 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from s2d_testing.tiny import make_tiny_s2d
 
+from demo import render_clip
 from s2d_mm.apis import init_model
 from s2d_mm.apis import precision as P
-from s2d_mm.demo import render_clip
-from s2d_mm.demo.tiny_model import make_tiny_s2d
 
 from .conftest import HERE, load_tool
 

@@ -25,7 +25,7 @@ runs, median and relative spread ``(max-min)/median``):
   activation checkpointing of the frozen blocks, vs the reference (extra
   forward for the refresh, per-sample loops); peak memory of one step
   (CUDA: ``max_memory_allocated``; CPU: growth of the peak RSS of a fresh
-  process, see :class:`s2d_mm.utils.benchmark.PeakMemory`); gradients with
+  process, see :class:`s2d_benchmark.timing.PeakMemory`); gradients with
   and without checkpointing must be equal.
 - ``e2e``: test throughput in videos/s on a generated DFEW-layout dataset
   with the 2 clips x 2 crops protocol: decoding, landmarks, model, UAR/WAR
@@ -49,28 +49,28 @@ from typing import Any, Dict, List, Optional
 
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+HERE = osp.dirname(osp.abspath(__file__))
+REPO = osp.dirname(osp.dirname(HERE))
+if HERE not in sys.path:  # s2d_benchmark, benchmark_inference
+    sys.path.insert(0, HERE)
 
-import s2d_mm  # noqa: E402,F401
-import s2d_mm.models.reference  # noqa: E402,F401
-from s2d_mm.testing import tiny_landmark_net  # noqa: E402
-from s2d_mm.utils.benchmark import (  # noqa: E402
+import benchmark_inference as inference_bench  # noqa: E402
+import s2d_benchmark.reference  # noqa: E402,F401
+from s2d_benchmark.timing import (  # noqa: E402
     PeakMemory,
-    count_macs,
     format_bytes,
     malloc_env_for_memory_runs,
-    matmul_rate,
     time_fn,
     time_interleaved,
 )
-from s2d_mm.utils.cpu_allocator import keep_freed_memory  # noqa: E402
-from s2d_mm.utils.machine import describe_machine, format_machine  # noqa: E402
 
-if osp.dirname(osp.abspath(__file__)) not in sys.path:
-    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-import benchmark_inference as inference_bench  # noqa: E402
+import s2d_mm  # noqa: E402,F401
+from s2d_mm.models.utils.complexity import count_macs  # noqa: E402
+from s2d_mm.utils.machine import (  # noqa: E402
+    describe_machine,
+    format_machine,
+    matmul_rate,
+)
 
 SECTIONS = ('machine', 'forward', 'flops', 'train', 'e2e', 'data',
             'landmark_cache', 'cpu_rate', 'precision', 'long_video',
@@ -79,7 +79,7 @@ SECTIONS = ('machine', 'forward', 'flops', 'train', 'e2e', 'data',
 DEFAULT_SECTIONS = SECTIONS[:-1]
 IMAGENET_MEAN = [123.675, 116.28, 103.53]
 IMAGENET_STD = [58.395, 57.12, 57.375]
-TINY_LANDMARK = tiny_landmark_net(feat_size=4)
+TINY_CONFIG = osp.join(REPO, 'configs', '_base_', 'models', 's2d_tiny.py')
 
 
 # --------------------------------------------------------------------------
@@ -89,58 +89,51 @@ def default_setup(tiny: bool, num_classes: int) -> Dict[str, Any]:
     """Model, pipelines and sizes of the default benchmark.
 
     Full: ViT-B/16, 16 frames of 224 px, released MobileFaceNet (random
-    weights: speed does not depend on them). Tiny: a 3-block, 64-wide ViT
-    on 4 frames of 112 px with a quarter-width MobileFaceNet.
+    weights: speed does not depend on them). Tiny: the tests' tiny S2D
+    (``configs/_base_/models/s2d_tiny.py``: 2 blocks, 32 wide, 4 frames of
+    32 px, quarter-width MobileFaceNet).
     """
     if tiny:
-        arch = dict(
-            embed_dims=64,
-            num_layers=3,
-            num_heads=4,
-            feedforward_channels=256)
-        dims, img, frames = 64, 112, 4
-        landmark = dict(
-            type='LandmarkFeatureExtractor',
-            model=copy.deepcopy(TINY_LANDMARK),
-            input_size=64,
-            grid_size=7)
-        landmark_channels = 32
+        from mmengine.config import Config
+        model = Config.fromfile(TINY_CONFIG).model.to_dict()
+        model['cls_head']['num_classes'] = num_classes
+        model['cls_head']['loss_sdl']['num_classes'] = num_classes
+        img = model['backbone']['img_size']
+        frames = model['backbone']['num_frames']
     else:
-        arch = 'vit-base'
-        dims, img, frames = 768, 224, 16
-        landmark = dict(
-            type='LandmarkFeatureExtractor',
-            model=osp.join(REPO,
-                           'configs/_base_/models/landmark_mobilefacenet.py'),
-            out_indices=(5, ))
-        landmark_channels = 128
-    model = dict(
-        type='S2DRecognizer',
-        backbone=dict(
-            type='S2DViT',
-            arch=arch,
-            img_size=img,
-            patch_size=16,
-            num_frames=frames,
-            landmark=landmark,
-            landmark_channels=landmark_channels),
-        cls_head=dict(
-            type='S2DHead',
-            num_classes=num_classes,
-            in_channels=dims,
-            dropout_ratio=0.5,
-            average_clips='prob',
-            loss_sdl=dict(
-                type='EmotionAnchorsSDL',
+        img, frames = 224, 16
+        model = dict(
+            type='S2DRecognizer',
+            backbone=dict(
+                type='S2DViT',
+                arch='vit-base',
+                img_size=img,
+                patch_size=16,
+                num_frames=frames,
+                landmark=dict(
+                    type='LandmarkFeatureExtractor',
+                    model=osp.join(
+                        REPO,
+                        'configs/_base_/models/landmark_mobilefacenet.py'),
+                    out_indices=(5, )),
+                landmark_channels=128),
+            cls_head=dict(
+                type='S2DHead',
                 num_classes=num_classes,
-                feat_dim=dims,
-                queue_size=16,
-                topk=2)),
-        data_preprocessor=dict(
-            type='ActionDataPreprocessor',
-            mean=IMAGENET_MEAN,
-            std=IMAGENET_STD,
-            format_shape='NCTHW'))
+                in_channels=768,
+                dropout_ratio=0.5,
+                average_clips='prob',
+                loss_sdl=dict(
+                    type='EmotionAnchorsSDL',
+                    num_classes=num_classes,
+                    feat_dim=768,
+                    queue_size=16,
+                    topk=2)),
+            data_preprocessor=dict(
+                type='ActionDataPreprocessor',
+                mean=IMAGENET_MEAN,
+                std=IMAGENET_STD,
+                format_shape='NCTHW'))
     # The release's test protocol: 2 temporal clips x 2 spatial crops.
     test_pipeline = [
         dict(
@@ -196,7 +189,7 @@ def default_setup(tiny: bool, num_classes: int) -> Dict[str, Any]:
         train_pipeline=train_pipeline,
         img=img,
         frames=frames,
-        dims=dims)
+        dims=model['cls_head']['in_channels'])
 
 
 def _without_checkpoints(cfg):
@@ -689,7 +682,7 @@ def memory_worker(args, setup, device):
 
 # ------------------------------------------------------------------ data
 def make_dataset(root: str, setup, args) -> Dict[str, Any]:
-    from s2d_mm.testing.fake_data import make_fake_dfew
+    from s2d_testing.fake_data import make_fake_dfew
     return make_fake_dfew(
         root,
         num_per_class=args.train_per_class,
@@ -965,10 +958,6 @@ def parse_args(argv=None):
     p.add_argument('--compile', action='store_true',
                    help='also time the forward under torch.compile')
     p.add_argument('--threads', type=int, default=None)
-    p.add_argument('--no-keep-freed-memory', dest='keep_freed_memory',
-                   action='store_false',
-                   help='leave glibc malloc at its defaults (see '
-                   's2d_mm/utils/cpu_allocator.py)')
     p.add_argument('--json', help='write all figures to this JSON file')
     p.add_argument('--memory-worker', action='store_true',
                    help=argparse.SUPPRESS)
@@ -1016,10 +1005,6 @@ def main(argv=None):
         del ref
         inference_bench.long_video_worker(args, setup, device, fast)
         return
-    # Both paths run in this process, so both get this; it removes the page
-    # faults of re-allocating large activations on every forward.
-    kept = (device.type == 'cpu' and args.keep_freed_memory
-            and keep_freed_memory())
     sections = args.sections.split(',')
     res: Dict[str, Any] = dict(
         config=args.config or ('tiny' if args.tiny else
@@ -1028,12 +1013,11 @@ def main(argv=None):
         torch=torch.__version__,
         threads=torch.get_num_threads(),
         cpu_count=os.cpu_count(),
-        load_avg_start=os.getloadavg() if hasattr(os, 'getloadavg') else None,
-        keep_freed_memory=kept)
+        load_avg_start=os.getloadavg() if hasattr(os, 'getloadavg') else None)
     table: List[dict] = []
     print(f'S2D benchmark: {res["config"]} on {device}, '
-          f'{res["threads"]} threads, load average {res["load_avg_start"]}, '
-          f'glibc keeps freed memory: {kept}', flush=True)
+          f'{res["threads"]} threads, load average {res["load_avg_start"]}',
+          flush=True)
     res['machine_info'] = describe_machine(device)
     for line in format_machine(res['machine_info']):
         print(line, flush=True)

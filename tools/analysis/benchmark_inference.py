@@ -39,8 +39,7 @@ from typing import Dict, List
 import cv2
 import numpy as np
 import torch
-
-from s2d_mm.utils.benchmark import time_interleaved
+from s2d_benchmark.timing import time_interleaved
 
 MODES = ('fp32', 'bf16', 'int8', 'onnx')
 
@@ -93,8 +92,8 @@ def agreement_clips(setup, n: int,
     synthetic face of the demo's generator (the seven DFEW expressions in
     turn), odd ones structured noise (a random low-resolution picture
     changing over time, upsampled, plus pixel noise)."""
-    from s2d_mm.demo.expressions import DFEW_CLASSES
-    from s2d_mm.demo.synthetic_dfew import render_clip
+    from demo.expressions import DFEW_CLASSES
+    from demo.synthetic_dfew import render_clip
     t, s = setup['frames'], setup['img']
     clips = []
     for i in range(n):
@@ -441,7 +440,7 @@ def bench_cpu_rate(args, setup, device, fast, ref, res, table, row,
         torch.set_num_threads(threads)
     total_macs = res.get('flops', {}).get('macs')
     if not total_macs:
-        from s2d_mm.utils.benchmark import count_macs
+        from s2d_mm.models.utils.complexity import count_macs
         with torch.no_grad():
             total_macs = count_macs(fast, (x, ), fn=lambda inp: test_logits(
                 fast, inp))['macs']
@@ -482,7 +481,7 @@ def write_long_video(path: str, minutes: float, fps: int, size: int) -> int:
     """A ``minutes``-long mp4 (MPEG-4) of a synthetic face: a 2 s rendered
     clip played back and forth, with a bar moving across the frame so
     that every frame differs. Returns the frame count."""
-    from s2d_mm.demo.synthetic_dfew import render_clip
+    from demo.synthetic_dfew import render_clip
     base = render_clip('Happy', np.random.default_rng(0), num_frames=2 * fps,
                        img_size=(size, size))['frames']
     loop = base + base[::-1]

@@ -9,7 +9,7 @@ overall and on Surprise/Fear, the pair of synthetic classes whose single
 frames are identical in distribution and that only the order of frames
 tells apart.
 
-Run ``make demo`` (or ``python tools/demo/run_demo.py``) first; this script
+Run ``make demo`` (or ``python demo/run_demo.py``) first; this script
 reuses its data, landmark network and image-stage checkpoint from
 ``work_dirs/demo``, and trains the two video models in
 ``work_dirs/demo_tma_ablation``.
@@ -56,7 +56,7 @@ def main(argv=None):
     import numpy as np
 
     import s2d_mm  # noqa: F401
-    from s2d_mm.demo import MOTION_ONLY_CLASSES, stages
+    from demo import MOTION_ONLY_CLASSES, stages
     data, lm, img = _find(args.demo_dir)
     rows = {}
     for use_tma in (True, False):

@@ -2,21 +2,52 @@
 
 FLOPs follow mmengine's (fvcore's) convention: one multiply-add counts as
 one FLOP, so the numbers are comparable with the release's GMACs.
-``scaled_dot_product_attention`` has no handle in mmengine; the one of
-:mod:`s2d_mm.utils.benchmark` (``Q K^T`` and ``A V`` products) is added so
-attention is not skipped.
+``scaled_dot_product_attention`` has no handle in mmengine;
+:func:`sdpa_flop_jit` (``Q K^T`` and ``A V`` products) is added so attention
+is not skipped. :func:`flop_analyzer` is the one place that sets the
+analyzer up (``tools/analysis/params_flops.py`` and the benchmark use it
+through :func:`count_flops` / :func:`count_macs`).
 """
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import torch
 import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 
-from s2d_mm.utils.benchmark import sdpa_flop_jit
-
 #: submodules excluded from the model size (the frozen landmark network is
 #: a separate, off-the-shelf model; the release's counts exclude it too)
 LANDMARK_PREFIXES = ('backbone.landmark.', )
+
+
+def sdpa_flop_jit(inputs: List[Any], outputs: List[Any]) -> int:
+    """MACs of ``aten::scaled_dot_product_attention`` for mmengine's
+    :class:`FlopAnalyzer`: ``Q K^T`` and ``A V``, i.e.
+    ``prod(batch dims) * L * S * (E + Ev)`` for q ``(..., L, E)``, k
+    ``(..., S, E)`` and v ``(..., S, Ev)`` (softmax and scaling not counted,
+    like mmengine's other handles do for element-wise work)."""
+    from mmengine.analysis.jit_handles import get_shape
+    q_shape = get_shape(inputs[0])
+    k_shape = get_shape(inputs[1])
+    v_shape = get_shape(inputs[2])
+    batch = 1
+    for s in q_shape[:-2]:
+        batch *= s
+    length, emb = q_shape[-2], q_shape[-1]
+    src = k_shape[-2]
+    return batch * length * src * emb + batch * length * src * v_shape[-1]
+
+
+def flop_analyzer(module: nn.Module, inputs: Tuple[Any, ...],
+                  count_sdpa: bool = True) -> FlopAnalyzer:
+    """mmengine's analyzer over ``module(*inputs)``, fused attention
+    counted, without its per-op and uncalled-module warnings."""
+    analyzer = FlopAnalyzer(module, inputs)
+    if count_sdpa:
+        analyzer.set_op_handle('aten::scaled_dot_product_attention',
+                               sdpa_flop_jit)
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    return analyzer
 
 
 def count_parameters(model: nn.Module,
@@ -104,11 +135,7 @@ def count_flops(model: nn.Module, batch: int = 1) -> Dict[str, Any]:
     x, lf = model_inputs(model, batch)
     wrapper = ClipForward(model)
     inputs = (x, ) if lf is None else (x, lf)
-    analyzer = FlopAnalyzer(wrapper, inputs)
-    analyzer.set_op_handle('aten::scaled_dot_product_attention',
-                           sdpa_flop_jit)
-    analyzer.unsupported_ops_warnings(False)
-    analyzer.uncalled_modules_warnings(False)
+    analyzer = flop_analyzer(wrapper, inputs)
     by_module = analyzer.by_module()
     total = analyzer.total()
     model.train(was_training)
@@ -125,3 +152,43 @@ def count_flops(model: nn.Module, batch: int = 1) -> Dict[str, Any]:
         total=total,
         by_module=groups,
         landmark=by_module.get('model.backbone.landmark', 0))
+
+
+class _CallForward(nn.Module):
+    """Let the jit tracer see a callable (e.g. ``model.extract_feat``)."""
+
+    def __init__(self, module: nn.Module, fn: Callable):
+        super().__init__()
+        self.module = module
+        self.fn = fn
+
+    def forward(self, *args):
+        out = self.fn(*args)
+        return out if isinstance(out, (torch.Tensor, tuple)) else tuple(out)
+
+
+@torch.no_grad()
+def count_macs(module: nn.Module,
+               inputs: Tuple[torch.Tensor, ...],
+               fn: Optional[Callable] = None,
+               count_sdpa: bool = True) -> Dict[str, Any]:
+    """Multiply-accumulates of one call of ``fn`` (default
+    ``module.forward``) on ``inputs``, for any part of a model.
+
+    Returns:
+        dict: ``macs`` (total), ``by_module`` (first-level children),
+        ``by_operator`` and ``skipped_ops`` (operators mmengine did not
+        count, with counts).
+    """
+    analyzer = flop_analyzer(_CallForward(module, fn or module.forward),
+                             inputs, count_sdpa=count_sdpa)
+    by_module = {
+        k[len('module.'):]: v
+        for k, v in analyzer.by_module().items()
+        if k.startswith('module.') and k.count('.') == 1
+    }
+    return dict(
+        macs=analyzer.total(),
+        by_module=by_module,
+        by_operator=dict(analyzer.by_operator()),
+        skipped_ops=dict(analyzer.unsupported_ops()))
