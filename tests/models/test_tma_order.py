@@ -2,16 +2,20 @@
 
 The released TMA stack learns order where it shows in what each frame
 position looks like (intensity rising vs falling); the demo's motion-only
-pair (time-reversed sawtooths) needs the options ``frame_offset_bias`` and
-``linear_init='xavier'`` with a fan-in scaled head. The probe is
+pair (time-reversed sawtooths) needs the two TMA options
+``frame_offset_bias`` and ``linear_init='xavier'`` together (the probe's
+``order_fix`` also gives the head a fan-in scaled init, which the diagnosis
+found unnecessary: variant ``fix_no_head``). The probe is
 ``tools/analysis/tma_order_probe.py`` (real S2DViT, TMAs, temporal embedding
 and S2DHead; frozen random blocks) at its smallest; the options themselves
 are tested in ``test_tma_options.py``.
 """
 import importlib.util
+import json
 import os.path as osp
 
 import pytest
+import torch
 
 import s2d_mm  # noqa: F401
 
@@ -57,3 +61,25 @@ def test_probe_data_depends_on_order_only(probe):
     assert (rises == ~y).float().mean() == 1.0
     with pytest.raises(ValueError, match='unknown task'):
         probe.make_clips('zigzag', 2, seed=0)
+
+
+def test_cli_writes_the_table_with_the_machine(probe, tmp_path):
+    # the whole command at its smallest: machine line (CPU, ISA flags,
+    # measured GEMM rate), results.json and table.md
+    threads = torch.get_num_threads()
+    try:  # main sets torch's thread count (--threads, default 1)
+        rc = probe.main(['--tasks', 'ramp', '--variants', 'release',
+                         '--seeds', '0', '--steps', '2', '--num-train', '8',
+                         '--num-heldout', '8', '--out', str(tmp_path)])
+    finally:
+        torch.set_num_threads(threads)
+    assert rc == 0
+    out = json.loads((tmp_path / 'results.json').read_text())
+    m = out['machine']
+    assert m['cpu'] and m['gemm_fp32_gflops'] > 0 and m['torch_threads'] == 1
+    assert isinstance(m['isa'], list)
+    assert out['setup']['recipe']['steps'] == 2
+    assert [r['variant'] for r in out['runs']] == ['release']
+    table = (tmp_path / 'table.md').read_text()
+    assert '| ramp | release |' in table and 'attention max weight' in table
+    assert probe.main(['--variants', 'nope', '--out', str(tmp_path)]) == 2

@@ -58,7 +58,6 @@ import json
 import logging
 import os
 import os.path as osp
-import platform
 import re
 import sys
 import time
@@ -88,7 +87,9 @@ PROBE = dict(embed_dims=32, num_layers=3, num_heads=2, img_size=16,
 RECIPE = dict(lr=2e-3, weight_decay=0.05, batch_size=32, steps=600,
               num_train=128, num_heldout=256)
 
-#: the order fix: every part of it is needed (see the drop-one variants)
+#: the order fix: frame_offset_bias and linear_init='xavier' are both
+#: needed, the fan-in head is not (the drop-one variants fix_no_*;
+#: docs/tma_diagnosis.md)
 ORDER_FIX = dict(frame_offset_bias=4.0, linear_init='xavier',
                  head_init='fan_in')
 
@@ -520,26 +521,15 @@ def run_one(task: str, variant: str, seed: int, steps: int = None,
 
 # ------------------------------------------------------------------ report
 def machine_info(gemm: bool = True) -> dict:
-    """CPU model, the ISA flags that matter here, threads and the measured
-    float32 GEMM rate."""
-    model, flags = platform.processor() or 'unknown', set()
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name') and model in (
-                        'unknown', platform.processor()):
-                    model = line.split(':', 1)[1].strip()
-                elif line.startswith('flags'):
-                    flags = set(line.split(':', 1)[1].split())
-    except OSError:
-        pass
-    isa = [f.upper() for f in ('avx2', 'fma', 'avx512f', 'avx512_bf16',
-                               'amx_tile', 'amx_bf16') if f in flags]
-    info = dict(cpu=model, isa=isa, cores=os.cpu_count(),
-                torch_threads=torch.get_num_threads(),
+    """CPU model, the ISA flags that are present (AVX2, AVX-512,
+    AVX512_BF16, AMX, ...), cores, torch threads and, with ``gemm``, the
+    float32 GEMM rate measured now (GFLOP/s, a 1024^3 product)."""
+    from s2d_mm.utils.machine import cpu_model, isa_summary, matmul_rate
+    info = dict(cpu=cpu_model(),
+                isa=[name for name, on in isa_summary().items() if on],
+                cores=os.cpu_count(), torch_threads=torch.get_num_threads(),
                 torch=torch.__version__)
     if gemm:
-        from s2d_mm.utils.benchmark import matmul_rate
         info['gemm_fp32_gflops'] = round(
             matmul_rate(((1024, 1024, 1024), ), repeats=3)['gflops'], 1)
     return info
