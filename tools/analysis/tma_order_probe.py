@@ -142,7 +142,7 @@ def intensity_curves(task: str, labels: np.ndarray, num_frames: int,
             i = lo + (hi - lo) * t / (num_frames - 1)
             out[k] = i if y == 1 else i[::-1]
         elif task == 'sawtooth':
-            # s2d_mm.demo.expressions.intensity_curve for 'snap_shut' (1,
+            # demo.expressions.intensity_curve for 'snap_shut' (1,
             # Fear) and 'snap_open' (0, Surprise), in sampled frames
             peak = rng.uniform(0.75, 1.0)
             period = rng.uniform(0.38, 0.6) * num_frames
