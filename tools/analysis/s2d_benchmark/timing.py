@@ -24,7 +24,8 @@ import torch
 
 __all__ = [
     'TimingStats', 'time_fn', 'time_fn_with_probe', 'time_interleaved',
-    'synchronize', 'PeakMemory', 'cpu_peak_rss_supported', 'format_bytes'
+    'synchronize', 'PeakMemory', 'cpu_peak_rss_supported', 'format_bytes',
+    'read_status_kb', 'malloc_env_for_memory_runs'
 ]
 
 
@@ -149,12 +150,11 @@ def time_interleaved(fns: Dict[str, Callable[[], Any]],
 
 
 # --------------------------------------------------------------------------
-# matmul rate
-# --------------------------------------------------------------------------
-# --------------------------------------------------------------------------
 # peak memory
 # --------------------------------------------------------------------------
-def _read_status_kb(key: str) -> Optional[int]:
+def read_status_kb(key: str) -> Optional[int]:
+    """A KiB figure of ``/proc/self/status`` (``VmRSS``, ``VmHWM``: the
+    resident set now and at its peak); None off Linux."""
     try:
         with open('/proc/self/status') as f:
             for line in f:
@@ -167,7 +167,7 @@ def _read_status_kb(key: str) -> Optional[int]:
 
 def cpu_peak_rss_supported() -> bool:
     """Whether the process peak RSS can be reset and read (Linux)."""
-    if _read_status_kb('VmHWM') is None:
+    if read_status_kb('VmHWM') is None:
         return False
     try:
         with open('/proc/self/clear_refs', 'w') as f:
@@ -215,7 +215,7 @@ class PeakMemory:
                 raise RuntimeError(
                     'CPU peak memory needs Linux /proc/self/status (VmHWM) '
                     'and a writable /proc/self/clear_refs')
-            self._base = _read_status_kb('VmRSS') * 1024
+            self._base = read_status_kb('VmRSS') * 1024
         return self
 
     def __exit__(self, *exc) -> None:
@@ -224,7 +224,7 @@ class PeakMemory:
             self.peak = torch.cuda.max_memory_allocated(
                 self.device) - self._base
         else:
-            self.peak = _read_status_kb('VmHWM') * 1024 - self._base
+            self.peak = read_status_kb('VmHWM') * 1024 - self._base
 
 
 def format_bytes(n: float) -> str:
