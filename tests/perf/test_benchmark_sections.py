@@ -228,6 +228,7 @@ def test_long_video_section(bench, capsys):
     run = bench.res['long_video']['runs'][0.04]
     assert 'error' not in run, run.get('error')
     assert run['decoded'] == 4 and run['generated_frames'] == 60
+    assert run['video_growth_mib'] >= 0
     lv = parse_lines(capsys.readouterr().out)['long_video']
     assert lv['minutes'] == 0.04 and lv['fps'] == 25
     assert lv['peak_rss_mib'] == round(run['peak_rss_mib'])
