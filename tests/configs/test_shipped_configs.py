@@ -13,7 +13,7 @@ import os
 import os.path as osp
 
 import pytest
-from s2d_testing import fake_data, tiny_landmark_net
+from s2d_testing import fake_data, tiny_model_cfg
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -22,8 +22,11 @@ EXPERIMENTS = sorted(
     glob.glob(osp.join(REPO, 'configs', 'image', '*.py')) +
     glob.glob(osp.join(REPO, 'configs', 'mix', 's2d_*.py')))
 
-TINY_LANDMARK = tiny_landmark_net()
-D, SIZE, FRAMES = 32, 32, 4
+# every shipped experiment is run with the tests' tiny S2D in place of its
+# model's sizes (configs/_base_/models/s2d_tiny.py)
+TINY = tiny_model_cfg()['backbone']
+D, SIZE, FRAMES = TINY['arch']['embed_dims'], TINY['img_size'], \
+    TINY['num_frames']
 
 
 def _rel(path):
@@ -128,15 +131,15 @@ def _shrink_data(cfg, tmp_path):
 def _shrink_model(model):
     bb = model['backbone']
     assert bb['type'] in ('S2DViT', 'ViTMCP'), bb['type']
-    bb.update(arch=dict(embed_dims=D, num_layers=2, num_heads=2,
-                        feedforward_channels=2 * D),
-              img_size=SIZE, patch_size=8, landmark_channels=D,
+    bb.update(arch=copy.deepcopy(TINY['arch']), img_size=SIZE,
+              patch_size=TINY['patch_size'], landmark_channels=D,
               init_cfg=None)
-    bb['landmark'].update(model=copy.deepcopy(TINY_LANDMARK),
+    bb['landmark'].update(model=copy.deepcopy(TINY['landmark']['model']),
                           checkpoint=None, input_size=SIZE,
-                          grid_size=(4, 4), out_indices=(5, ))
+                          grid_size=TINY['landmark']['grid_size'],
+                          out_indices=(5, ))
     if bb['type'] == 'S2DViT':
-        bb.update(num_frames=FRAMES, tma=dict(ratio=0.25, num_heads=2))
+        bb.update(num_frames=FRAMES, tma=copy.deepcopy(TINY['tma']))
     head = model.get('cls_head') or model.get('head')
     head['in_channels'] = D
     if head.get('loss_sdl'):

@@ -35,18 +35,13 @@ def test_vit_b16_release_parameter_counts(repo_root, capsys):
 
 
 def tiny_model():
+    """The tests' tiny S2D without landmark branch (features passed in)."""
     from mmaction.registry import MODELS
     from mmengine.registry import DefaultScope
-    cfg = dict(
-        type='S2DRecognizer',
-        backbone=dict(
-            type='S2DViT',
-            arch=dict(embed_dims=32, num_layers=2, num_heads=2,
-                      feedforward_channels=64),
-            img_size=32, patch_size=8, num_frames=4, landmark=None,
-            landmark_channels=16, prompter=dict(hidden_dims=4),
-            tma=dict(ratio=0.25, num_heads=2)),
-        cls_head=dict(type='S2DHead', num_classes=3, in_channels=32))
+    from s2d_testing.tiny import tiny_model_cfg
+    cfg = tiny_model_cfg(landmark=None, landmark_channels=16,
+                         prompter=dict(hidden_dims=4), sdl=False,
+                         num_classes=3)
     with DefaultScope.overwrite_default_scope('mmaction'):
         return MODELS.build(cfg)
 

@@ -3,41 +3,26 @@ import importlib.util
 import os.path as osp
 
 import pytest
-from s2d_testing import tiny_landmark_net
 from s2d_testing.fake_data import make_fake_dfew
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 HERE = osp.dirname(osp.abspath(__file__))
 
 TINY_CFG = '''
-_base_ = ['{repo}/configs/_base_/default_runtime.py',
+_base_ = ['{repo}/configs/_base_/models/s2d_tiny.py',
+          '{repo}/configs/_base_/default_runtime.py',
           '{repo}/configs/_base_/schedules/adamw_cosine_100e_warmup.py']
 custom_imports = dict(imports=['s2d_mm', 's2d_tools_probe'],
                       allow_failed_imports=False)
 fold = 1
 num_classes = 7
-landmark_net = {landmark_net!r}
 model = dict(
-    type='S2DRecognizer',
-    backbone=dict(
-        type='S2DViT',
-        arch=dict(embed_dims=32, num_layers=2, num_heads=2,
-                  feedforward_channels=64),
-        img_size=32, patch_size=8, num_frames=4,
-        landmark=dict(type='LandmarkFeatureExtractor', model=landmark_net,
-                      input_size=32, grid_size=4),
-        landmark_channels=32,
-        tma=dict(ratio=0.25, num_heads=2)),
     cls_head=dict(
-        type='S2DHead', num_classes=num_classes, in_channels=32,
-        dropout_ratio=0.5, label_smooth_eps=0.1,
+        num_classes=num_classes, dropout_ratio=0.5, label_smooth_eps=0.1,
         loss_cls=dict(type='CrossEntropyLoss'),
-        loss_sdl=dict(type='EmotionAnchorsSDL', num_classes=num_classes,
-                      feat_dim=32, queue_size=4, topk=2),
-        average_clips='prob'),
+        loss_sdl=dict(num_classes=num_classes)),
     data_preprocessor=dict(
         type='S2DDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3,
-        format_shape='NCTHW',
         blending=dict(type='RandomBatchAugment', augments=[
             dict(type='MixupBlending', alpha=0.8, num_classes=num_classes),
             dict(type='CutmixBlending', alpha=1.0,
@@ -93,7 +78,7 @@ def tiny_experiment(tmp_path_factory):
                           size=32, folds=(1, 2), test_per_class=1)
     cfg = root / 'tiny_s2d_dfew.py'
     cfg.write_text(
-        TINY_CFG.format(repo=REPO, landmark_net=tiny_landmark_net(), **data))
+        TINY_CFG.format(repo=REPO, **data))
     return str(cfg), data
 
 
