@@ -97,17 +97,26 @@ def distractor_curves(num_frames, rng):
     return blink, talk
 
 
-def actions_per_frame(class_name, num_frames, rng):
+def actions_per_frame(class_name, num_frames, rng, expressions=None):
     """Facial-action intensities of a clip.
+
+    Args:
+        class_name (str): the expression.
+        num_frames (int): T.
+        rng (np.random.Generator): the only source of randomness.
+        expressions (dict, optional): class -> (actions, dynamics) in place
+            of :data:`EXPRESSIONS` (a data variant, e.g. the landmark
+            ablation's geometry pair).
 
     Returns:
         tuple: a list of T dicts (action -> intensity) and the expression
         intensity curve ``(T,)``.
     """
-    if class_name not in EXPRESSIONS:
+    expressions = EXPRESSIONS if expressions is None else expressions
+    if class_name not in expressions:
         raise KeyError(f'unknown expression {class_name!r}; '
-                       f'known: {list(EXPRESSIONS)}')
-    config, dynamics = EXPRESSIONS[class_name]
+                       f'known: {list(expressions)}')
+    config, dynamics = expressions[class_name]
     curve = intensity_curve(dynamics, num_frames, rng)
     blink, talk = distractor_curves(num_frames, rng)
     frames = []

@@ -48,7 +48,7 @@ GENERATOR_VERSION = 2
 
 def render_clip(class_name, rng, num_frames=16, img_size=(112, 112),
                 face_scale=(0.5, 0.66), center_jitter=0.06,
-                face_center=None):
+                face_center=None, expressions=None):
     """Render one clip of a synthetic face showing ``class_name``.
 
     Args:
@@ -62,6 +62,8 @@ def render_clip(class_name, rng, num_frames=16, img_size=(112, 112),
             image centre, as a fraction of the image size.
         face_center (tuple, optional): ``(cx, cy)`` in pixels instead of the
             jittered image centre (used to place a face in a larger scene).
+        expressions (dict, optional): class -> (actions, dynamics) in place
+            of :data:`~demo.expressions.EXPRESSIONS` (a data variant).
 
     Returns:
         dict: ``frames`` list of T BGR uint8 images ``(H, W, 3)``,
@@ -71,7 +73,8 @@ def render_clip(class_name, rng, num_frames=16, img_size=(112, 112),
     h, w = img_size
     ident = FaceIdentity.sample(rng)
     neutral = ident.neutral_landmarks()
-    acts, curve = actions_per_frame(class_name, num_frames, rng)
+    acts, curve = actions_per_frame(class_name, num_frames, rng,
+                                    expressions)
 
     # head motion: a slow drift plus jitter, per clip
     scale0 = rng.uniform(*face_scale) * min(h, w)
@@ -135,7 +138,7 @@ def _coco_entry(image_id, file_name, lms, img_size):
 def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
                      seed=0, test_fraction=0.25, label_base=1,
                      landmark_stride=2, stills_per_class=150,
-                     jpeg_quality=92, progress=True):
+                     jpeg_quality=92, progress=True, expressions=None):
     """Write the synthetic dataset under ``root`` (see module docstring).
 
     Args:
@@ -157,6 +160,9 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
             go to ``static_test.txt``.
         jpeg_quality (int): JPEG quality of the frames.
         progress (bool): show an mmengine progress bar.
+        expressions (dict, optional): class -> (actions, dynamics) in place
+            of :data:`~demo.expressions.EXPRESSIONS`, for clips and stills
+            (a data variant; ``meta.json`` records what was used).
 
     Returns:
         dict: the content of ``meta.json``.
@@ -188,7 +194,8 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
     params = [int(cv2.IMWRITE_JPEG_QUALITY), int(jpeg_quality)]
     for k, name, label, split in jobs:
         rng = np.random.default_rng([seed, k])
-        clip = render_clip(DFEW_CLASSES[label], rng, num_frames, size)
+        clip = render_clip(DFEW_CLASSES[label], rng, num_frames, size,
+                           expressions=expressions)
         clip_dir = osp.join(root, name)
         os.makedirs(clip_dir, exist_ok=True)
         for i, frame in enumerate(clip['frames']):
@@ -211,7 +218,7 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
     n_stills = dict(train=stills_per_class,
                     test=max(1, stills_per_class // 4))
     if stills_per_class > 0:
-        _write_stills(root, n_stills, size, seed, params)
+        _write_stills(root, n_stills, size, seed, params, expressions)
 
     for split in ('train', 'test'):
         with open(osp.join(root, f'{split}_set_1.csv'), 'w',
@@ -234,7 +241,7 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
         label_base=label_base,
         motion_only_classes=list(MOTION_ONLY_CLASSES),
         expressions={c: dict(actions=a, dynamics=d)
-                     for c, (a, d) in EXPRESSIONS.items()},
+                     for c, (a, d) in (expressions or EXPRESSIONS).items()},
         clips_per_class=clips_per_class,
         num_train=len(rows['train']),
         num_test=len(rows['test']),
@@ -250,7 +257,7 @@ def generate_dataset(root, clips_per_class=40, num_frames=16, img_size=112,
     return meta
 
 
-def render_still(class_name, rng, img_size=(112, 112)):
+def render_still(class_name, rng, img_size=(112, 112), expressions=None):
     """One photo of a new person at the apex of ``class_name`` (for the
     image stage). Surprise and Fear stills come from the same distribution,
     as their clips differ only by motion.
@@ -258,7 +265,8 @@ def render_still(class_name, rng, img_size=(112, 112)):
     Returns:
         tuple: the BGR image ``(H, W, 3)`` and its landmarks ``(68, 2)``.
     """
-    config, _ = EXPRESSIONS[class_name]
+    config, _ = (EXPRESSIONS if expressions is None else
+                 expressions)[class_name]
     ident = FaceIdentity.sample(rng)
     h, w = img_size
     level = rng.uniform(0.6, 1.0)
@@ -281,7 +289,7 @@ def render_still(class_name, rng, img_size=(112, 112)):
     return render_face((h, w), ident, lms, placement, rng), lms
 
 
-def _write_stills(root, n_stills, size, seed, params):
+def _write_stills(root, n_stills, size, seed, params, expressions=None):
     """``static/{split}/*.jpg`` and ``static_{split}.txt``."""
     for s_idx, split in enumerate(('train', 'test')):
         folder = osp.join(root, 'static', split)
@@ -290,7 +298,7 @@ def _write_stills(root, n_stills, size, seed, params):
         for k in range(n_stills[split] * len(DFEW_CLASSES)):
             label = k % len(DFEW_CLASSES)
             rng = np.random.default_rng([seed, 2 << 30, s_idx, k])
-            img, _ = render_still(DFEW_CLASSES[label], rng, size)
+            img, _ = render_still(DFEW_CLASSES[label], rng, size, expressions)
             name = f'{k + 1:06d}.jpg'
             cv2.imwrite(osp.join(folder, name), img, params)
             lines.append(f'static/{split}/{name} {label}')
