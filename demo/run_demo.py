@@ -111,6 +111,21 @@ def _load_average():
         else None
 
 
+def record_run_end(machine, gemm_start, load_start):
+    """Put the GEMM rate and load average at the start (given) and at the
+    end (measured now) of a run into ``machine``
+    (:func:`s2d_mm.utils.machine.describe_machine`'s dict), which
+    :func:`machine_line` prints: on a shared machine the rate moves during
+    a run."""
+    import torch
+    machine['gemm_fp32_gflops'] = dict(
+        start=gemm_start, end=gemm_probe(), shape=[2048, 2048, 2048],
+        threads=torch.get_num_threads())
+    machine['load_average'] = None if load_start is None else dict(
+        start=load_start, end=_load_average())
+    return machine
+
+
 def machine_line(machine):
     """One line naming the machine of the demo's times."""
     isa = ', '.join(f'{k} {"yes" if machine["isa"][k] else "no"}'
@@ -219,12 +234,7 @@ def main(argv=None):
     final_ckpt = osp.join(work, 's2d_demo.pth')
     _copy(vid['checkpoint'], final_ckpt)
     clock.stop()
-    # the yardstick again: on a shared machine the rate moves during a run
-    machine['gemm_fp32_gflops'] = dict(
-        start=gemm_start, end=gemm_probe(), shape=[2048, 2048, 2048],
-        threads=torch.get_num_threads())
-    machine['load_average'] = None if load_start is None else dict(
-        start=load_start, end=_load_average())
+    record_run_end(machine, gemm_start, load_start)
     wall, cpu = time.time() - t_start, _cpu_seconds()
     summary = dict(
         synthetic_data=True,

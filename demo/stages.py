@@ -8,8 +8,8 @@
    and SDL on the clips (DFER), read by ``DFEWDataset``; tested with the
    UAR/WAR metric, which writes the confusion matrix.
 
-Used by ``demo/run_demo.py`` and
-``tools/analysis/demo_tma_ablation.py``.
+Used by ``demo/run_demo.py`` and, through :mod:`demo.ablation`,
+``tools/analysis/demo_ablation.py``.
 """
 import contextlib
 import copy
