@@ -8,12 +8,11 @@ generated official layouts, one epoch of 1-3 iterations, then a test run.
 """
 import copy
 import glob
-import importlib.util
 import os
 import os.path as osp
 
 import pytest
-from s2d_testing import fake_data, tiny_model_cfg
+from s2d_testing import fake_data, load_script, tiny_model_cfg
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -147,11 +146,7 @@ def _shrink_model(model):
 
 
 def load_tool(name):
-    path = osp.join(REPO, 'tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(f's2d_tool_{name}', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools', f'{name}.py')
 
 
 def _tiny_cfg(path, tmp_path):

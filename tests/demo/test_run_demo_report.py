@@ -1,20 +1,15 @@
 """The demo's report names the machine next to every time."""
-import importlib.util
-import os.path as osp
 import time
 
 import pytest
+from s2d_testing import load_script
 
 from s2d_mm.utils.machine import describe_machine
 
 
 @pytest.fixture(scope='module')
 def run_demo(repo_root):
-    path = osp.join(repo_root, 'demo', 'run_demo.py')
-    spec = importlib.util.spec_from_file_location('run_demo', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('demo', 'run_demo.py')
 
 
 def _busy(seconds):

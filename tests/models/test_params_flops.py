@@ -1,11 +1,11 @@
 """tools/analysis/params_flops.py: released parameter counts (ViT-B/16,
 built without a forward) and FLOPs of a tiny model."""
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
 from mmengine.analysis import FlopAnalyzer
+from s2d_testing import load_script
 
 import s2d_mm  # noqa: F401
 from s2d_mm.models.backbones import S2DViT
@@ -13,11 +13,7 @@ from s2d_mm.models.utils.complexity import ClipForward, count_flops, count_param
 
 
 def _tool(repo_root):
-    path = osp.join(repo_root, 'tools', 'analysis', 'params_flops.py')
-    spec = importlib.util.spec_from_file_location('params_flops', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools', 'analysis', 'params_flops.py')
 
 
 def test_vit_b16_release_parameter_counts(repo_root, capsys):

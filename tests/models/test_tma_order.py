@@ -10,12 +10,11 @@ found unnecessary: variant ``fix_no_head``). The probe is
 and S2DHead; frozen random blocks) at its smallest; the options themselves
 are tested in ``test_tma_options.py``.
 """
-import importlib.util
 import json
-import os.path as osp
 
 import pytest
 import torch
+from s2d_testing import load_script
 
 import s2d_mm  # noqa: F401
 
@@ -24,11 +23,7 @@ SMALL = dict(num_train=64, num_heldout=128)
 
 @pytest.fixture(scope='module')
 def probe(repo_root):
-    path = osp.join(repo_root, 'tools', 'analysis', 'tma_order_probe.py')
-    spec = importlib.util.spec_from_file_location('tma_order_probe', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools', 'analysis', 'tma_order_probe.py')
 
 
 def test_released_tmas_learn_order_on_the_easy_case(probe):

@@ -5,5 +5,19 @@
 from .tiny import make_tiny_s2d, tiny_landmark_net, tiny_model_cfg, tiny_s2d_config
 
 __all__ = [
-    'make_tiny_s2d', 'tiny_landmark_net', 'tiny_model_cfg', 'tiny_s2d_config'
+    'load_script', 'make_tiny_s2d', 'tiny_landmark_net', 'tiny_model_cfg', 'tiny_s2d_config'
 ]
+
+
+def load_script(*parts):
+    """Import a script of the clone (``tools/``, ``demo/``: not packages)
+    as a module, e.g. ``load_script('tools', 'train.py')``."""
+    import importlib.util
+    import os.path as osp
+    root = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    path = osp.join(root, *parts)
+    name = 's2d_script_' + '_'.join(parts).replace('/', '_')[:-3]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,8 +1,8 @@
 """Tiny S2D experiment on generated DFEW-layout data, for the tool tests."""
-import importlib.util
 import os.path as osp
 
 import pytest
+from s2d_testing import load_script
 from s2d_testing.fake_data import make_fake_dfew
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -84,12 +84,7 @@ def tiny_experiment(tmp_path_factory):
 
 def load_tool(name):
     """Import tools/<name>.py as a module (the tools are scripts)."""
-    path = osp.join(REPO, 'tools', f'{name}.py')
-    spec = importlib.util.spec_from_file_location(
-        's2d_tool_' + name.replace('/', '_'), path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools', f'{name}.py')
 
 
 @pytest.fixture(autouse=True)
