@@ -113,3 +113,27 @@ def test_injection_errors():
     inject_temporal_adapters(bb, tma=dict(num_heads=2))
     with pytest.raises(ValueError, match='already has'):
         inject_temporal_adapters(bb)
+
+
+def test_frame_count_is_per_forward_state_and_not_reentrant():
+    """T' reaches the block hooks through the backbone's pre-hook and is
+    cleared by its post-hook: a block run outside the backbone's forward
+    raises instead of using a stale T' (the hooks are not re-entrant: one
+    forward of a backbone at a time)."""
+    from mmaction.models.backbones import VisionTransformer
+    torch.manual_seed(0)
+    bb = VisionTransformer(img_size=32, embed_dims=32, depth=1, num_heads=2,
+                           num_frames=8, tubelet_size=2)
+    inject_temporal_adapters(bb, tma=dict(num_heads=2, tma_init='release'))
+    adapter = bb.tma_adapters[0]
+    seen = []
+    bb.blocks[0].register_forward_pre_hook(
+        lambda m, a: seen.append(adapter.current_frames))
+    bb.eval()
+    with torch.no_grad():
+        bb(torch.randn(1, 3, 8, 32, 32))
+        assert adapter.current_frames is None
+        tokens = torch.randn(1, 4 * 16, 32)
+        with pytest.raises(RuntimeError, match='outside the forward'):
+            bb.blocks[0](tokens)
+    assert seen[0] == 4  # 8 frames / tubelet 2

@@ -60,7 +60,9 @@ class BlockTemporalAdapter(BaseModule):
         self.tma = build_in_scope(MMACTION_MODELS, cfg)
         self.layout = layout
         self.num_prefix = num_prefix_tokens
-        self.current_frames = None  # set by TemporalAdapterSet per forward
+        # T' of the backbone forward running now: set by the backbone's
+        # pre-hook, cleared by its post-hook (TemporalAdapterSet)
+        self.current_frames = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` with ``TMA(LN(patch tokens))`` added to its patch tokens.
@@ -70,6 +72,11 @@ class BlockTemporalAdapter(BaseModule):
                 ``(B*T, P + N, D)`` (``'frames'``).
         """
         t_size, k = self.current_frames, self.num_prefix
+        if t_size is None:
+            raise RuntimeError(
+                'a TMA block hook ran outside the forward of its backbone, '
+                'which tells it the number of frames: call the backbone, '
+                'not its blocks')
         prefix, patches = x[:, :k], x[:, k:]
         if self.layout == 'tokens':
             b, length, d = patches.shape
@@ -93,8 +100,16 @@ class BlockTemporalAdapter(BaseModule):
 class TemporalAdapterSet(ModuleList):
     """The TMAs of one backbone; its backbone pre-hook sets T' per forward.
 
-    Hooks are bound methods of these modules, so ``copy.deepcopy`` of the
-    backbone (EMA, model soups) copies them along with the adapters.
+    A stock block's ``forward(x)`` takes no frame count, so T' reaches the
+    block hooks as per-forward state: the backbone's pre-hook
+    (:meth:`backbone_hook`) sets ``current_frames`` of every adapter and its
+    post-hook (:meth:`backbone_done_hook`) clears it. This is **not
+    re-entrant**: one forward of a given backbone at a time (two threads
+    sharing one module, or a block called outside the backbone, would see
+    another forward's T'; the latter raises instead). Separate copies of
+    the model (``copy.deepcopy``, one per thread or process) are
+    independent: hooks are bound methods of these modules, so a deep copy
+    of the backbone (EMA, model soups) copies them along with the adapters.
     """
 
     def __init__(self, adapters, num_frames, temporal_stride, input_format):
@@ -118,6 +133,11 @@ class TemporalAdapterSet(ModuleList):
                 'num_frames')
         for adapter in self:
             adapter.current_frames = t_size
+
+    def backbone_done_hook(self, module, args, output):
+        """Forward hook of the backbone: the forward is over, forget T'."""
+        for adapter in self:
+            adapter.current_frames = None
 
 
 def _get_blocks(backbone: nn.Module, path: str) -> nn.ModuleList:
@@ -203,6 +223,7 @@ def inject_temporal_adapters(backbone: nn.Module,
     ], num_frames, temporal_stride, input_format)
     backbone.tma_adapters = adapters
     backbone.register_forward_pre_hook(adapters.backbone_hook)
+    backbone.register_forward_hook(adapters.backbone_done_hook)
     for adapter, i in zip(adapters, block_indices):
         blocks[i].register_forward_pre_hook(adapter.block_hook)
     return backbone
