@@ -12,7 +12,8 @@ import s2d_mm  # noqa: F401
 from s2d_mm.models.backbones import S2DViT, ViTMCP
 from s2d_mm.models.backbones.vit_mcp import S2D_RELEASE_TRAINABLE
 from s2d_mm.models.utils.modes import eval_mode
-from s2d_mm.models.utils.weight_init import split_init_cfg
+from s2d_mm.models.utils import StageTransferError
+from s2d_mm.models.utils.weight_init import FrozenInitError, split_init_cfg
 
 ARCH = dict(embed_dims=32, num_layers=3, num_heads=2, feedforward_channels=64)
 SIZE = dict(img_size=32, patch_size=8)
@@ -241,3 +242,89 @@ def test_eval_mode_gives_every_module_its_own_mode_back():
         with eval_mode(model):
             1 / 0
     assert {n: m.training for n, m in model.named_modules()} == modes
+
+
+# -------------------------------------------- frozen part must be loaded
+def _unrelated_checkpoint(path):
+    """A checkpoint with ``backbone.*`` keys that share nothing with S2D
+    (a ResNet stem, say)."""
+    torch.save({'state_dict': {
+        'backbone.conv1.weight': torch.randn(8, 3, 7, 7),
+        'backbone.bn1.weight': torch.ones(8),
+    }}, path)
+    return str(path)
+
+
+def test_pretrained_unrelated_checkpoint_is_refused(tmp_path):
+    """Issue 20 item 5: ``Pretrained`` with a checkpoint that fills none of
+    the frozen ViT is refused, naming the checkpoint, the match count and
+    the switch."""
+    ckpt = _unrelated_checkpoint(tmp_path / 'resnet.pth')
+    model = video(init_cfg=dict(type='Pretrained', checkpoint=ckpt,
+                                prefix='backbone.'))
+    needed = len(model.frozen_parameter_names()) - 2  # unused prompt norm
+    with pytest.raises(FrozenInitError) as err:
+        model.init_weights()
+    msg = str(err.value)
+    assert f"Pretrained '{ckpt}' (prefix 'backbone.')" in msg
+    assert f'matched 0 of the {needed} frozen parameter tensors' in msg
+    assert '2 keys offered' in msg
+    assert 'allow_partial_init=True' in msg
+    assert 'layers.0.' in msg
+
+
+def test_pretrained_partial_checkpoint_is_refused_with_the_count(tmp_path):
+    source = video()
+    sd = {'backbone.' + k: v for k, v in source.state_dict().items()
+          if not k.startswith('layers.2.')}
+    ckpt = str(tmp_path / 'partial.pth')
+    torch.save({'state_dict': sd}, ckpt)
+    model = video(init_cfg=dict(type='Pretrained', checkpoint=ckpt,
+                                prefix='backbone.'))
+    needed = len(model.frozen_parameter_names()) - 2
+    missing = len([n for n in model.frozen_parameter_names()
+                   if n.startswith('layers.2.')])
+    with pytest.raises(FrozenInitError,
+                       match=f'matched {needed - missing} of the {needed} '):
+        model.init_weights()
+
+
+def test_image_stage_init_unrelated_checkpoint_is_refused(tmp_path):
+    """The project's own init: ``ImageStageInit`` refuses a checkpoint that
+    does not fit (strict); with ``strict=False`` (load what fits) a frozen
+    ViT left random is still refused by the frozen-part check."""
+    ckpt = _unrelated_checkpoint(tmp_path / 'resnet.pth')
+    strict = video(init_cfg=dict(type='ImageStageInit', checkpoint=ckpt))
+    with pytest.raises(StageTransferError, match='resnet.pth'):
+        strict.init_weights()
+    loose = video(init_cfg=dict(type='ImageStageInit', checkpoint=ckpt,
+                                strict=False))
+    with pytest.raises(FrozenInitError) as err:
+        loose.init_weights()
+    msg = str(err.value)
+    assert f"ImageStageInit '{ckpt}'" in msg
+    assert 'matched 0 of the' in msg and 'allow_partial_init=True' in msg
+
+
+@pytest.mark.parametrize('kind', ['Pretrained', 'ImageStageInit'])
+def test_allow_partial_init_loads_knowingly(tmp_path, kind):
+    ckpt = _unrelated_checkpoint(tmp_path / 'resnet.pth')
+    cfg = dict(type=kind, checkpoint=ckpt)
+    cfg.update(prefix='backbone.') if kind == 'Pretrained' else cfg.update(
+        strict=False)
+    model = video(init_cfg=cfg, allow_partial_init=True)
+    model.init_weights()  # warns with the same list, trains random
+    assert model.is_init
+
+
+def test_image_stage_without_frozen_blocks_needs_only_pos_embed(tmp_path):
+    """The image stage (everything trains but ``pos_embed``): a plain ViT
+    checkpoint fills what is frozen, so it loads."""
+    from mmpretrain.models.backbones import VisionTransformer
+    vit = VisionTransformer(arch=dict(ARCH), **SIZE)
+    ckpt = str(tmp_path / 'vit.pth')
+    _save(vit, ckpt)
+    model = image(init_cfg=dict(type='Pretrained', checkpoint=ckpt,
+                                prefix='backbone.'))
+    model.init_weights()
+    assert torch.equal(model.pos_embed, vit.pos_embed)

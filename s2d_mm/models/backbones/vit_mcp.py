@@ -44,7 +44,7 @@ from torch.utils.checkpoint import checkpoint
 
 from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, register_in
 
-from ..utils.weight_init import OwnInitMixin
+from ..utils.weight_init import OwnInitMixin, check_frozen_loaded, recorded_load_keys
 
 PROMPT_TYPES = ('deep', 'shallow')
 
@@ -97,6 +97,10 @@ class ViTMCP(OwnInitMixin, VisionTransformer):
             embedding and the first k blocks). Defaults to -1.
         freeze_pos_embed (bool): The release keeps ``pos_embed`` frozen in
             both stages. Defaults to True.
+        allow_partial_init (bool): An ``init_cfg`` loader (``Pretrained``,
+            ``ImageStageInit``) must fill every frozen parameter (a frozen
+            parameter left random never learns); True: only warn, listing
+            them. Defaults to False.
         with_cp (bool): Activation checkpointing of the transformer blocks
             in training: a block keeps only its input and is recomputed in
             the backward pass. Frozen blocks still hold activations because
@@ -140,10 +144,12 @@ class ViTMCP(OwnInitMixin, VisionTransformer):
                  trainable: Optional[Sequence[str]] = None,
                  frozen_stages: int = -1,
                  freeze_pos_embed: bool = True,
+                 allow_partial_init: bool = False,
                  with_cp: bool = False,
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
                  **kwargs):
         self.with_cp = with_cp
+        self.allow_partial_init = allow_partial_init
         if prompt_type not in PROMPT_TYPES:
             raise ValueError(f'prompt_type must be one of {PROMPT_TYPES}, '
                              f'got {prompt_type!r}')
@@ -254,6 +260,18 @@ class ViTMCP(OwnInitMixin, VisionTransformer):
             if not name.startswith('landmark.'):
                 param.requires_grad = name not in frozen
         self.train(self.training)
+
+    def run_loaders(self, loaders: List[dict]) -> None:
+        """Run the ``init_cfg`` loaders, then refuse the result if a frozen
+        parameter got nothing from them (``allow_partial_init`` to allow)."""
+        with recorded_load_keys(self) as offered:
+            super().run_loaders(loaders)
+        unused = f'prompt_norms.{len(self.prompt_norms) - 1}.'
+        needed = sorted(
+            n for n in self.frozen_parameter_names()
+            if not (len(self.prompt_norms) > 1 and n.startswith(unused)))
+        check_frozen_loaded(self, needed, offered, loaders,
+                            self.allow_partial_init)
 
     def _freeze_stages(self) -> None:
         """mmpretrain's entry point, routed to the one policy."""

@@ -22,11 +22,13 @@ own initialisation (:meth:`OwnInitMixin.init_own_weights`):
 
 Nothing is rewritten in ``init_cfg``.
 """
+import logging
 from collections import defaultdict
 from contextlib import contextmanager
-from typing import Dict, List, Tuple
+from typing import Dict, List, Mapping, Sequence, Tuple
 
 import torch.nn as nn
+from mmengine.logging import print_log
 from mmengine.model import BaseModule, is_model_wrapper
 from mmengine.model.weight_init import PretrainedInit, initialize, update_init_info
 
@@ -135,3 +137,52 @@ def recorded_load_keys(module: nn.Module):
         yield offered
     finally:
         handle.remove()
+
+
+class FrozenInitError(ValueError):
+    """An ``init_cfg`` loader left frozen parameters at their random
+    initialisation: they would train (i.e. stay) random."""
+
+
+def check_frozen_loaded(module: nn.Module, frozen: Sequence[str],
+                        offered: Mapping[str, tuple], loaders: List[dict],
+                        allow_partial_init: bool) -> List[str]:
+    """Refuse an init whose loaders did not fill every frozen parameter.
+
+    Args:
+        module (nn.Module): The initialised module.
+        frozen (Sequence[str]): Names of its frozen parameters that must
+            come from a checkpoint.
+        offered (Mapping[str, tuple]): Keys (relative to ``module``) and
+            shapes the loaders offered (:func:`recorded_load_keys`).
+        loaders (list[dict]): The ``init_cfg`` loaders that ran.
+        allow_partial_init (bool): Warn instead of raising.
+
+    Returns:
+        list[str]: The frozen parameters left as initialised.
+
+    Raises:
+        FrozenInitError: some are left and ``allow_partial_init`` is False.
+    """
+    own = module.state_dict()
+    left = [n for n in frozen
+            if offered.get(n) != tuple(own[n].shape)]
+    if not left:
+        return left
+    names = ', '.join(
+        f"{c['type']} '{c.get('checkpoint')}'"
+        + (f" (prefix '{c['prefix']}')" if c.get('prefix') else '')
+        for c in loaders)
+    listed = ', '.join(left[:5]) + (
+        f', ... ({len(left) - 5} more)' if len(left) > 5 else '')
+    msg = (f'{type(module).__name__}: init_cfg {names} matched '
+           f'{len(frozen) - len(left)} of the {len(frozen)} frozen '
+           f'parameter tensors of the model ({len(offered)} keys offered); '
+           f'{len(left)} frozen tensors would stay at their random '
+           f'initialisation: {listed}. Check the checkpoint and its prefix, '
+           'or set allow_partial_init=True in the backbone config to train '
+           'with them random knowingly.')
+    if not allow_partial_init:
+        raise FrozenInitError(msg)
+    print_log(msg, logger='current', level=logging.WARNING)
+    return left
