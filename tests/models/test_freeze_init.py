@@ -11,8 +11,8 @@ from mmpretrain.models.backbones import VisionTransformer
 import s2d_mm  # noqa: F401
 from s2d_mm.models.backbones import S2DViT, ViTMCP
 from s2d_mm.models.backbones.vit_mcp import S2D_RELEASE_TRAINABLE
-from s2d_mm.models.utils.modes import eval_mode
 from s2d_mm.models.utils import StageTransferError
+from s2d_mm.models.utils.modes import eval_mode
 from s2d_mm.models.utils.weight_init import FrozenInitError, split_init_cfg
 
 ARCH = dict(embed_dims=32, num_layers=3, num_heads=2, feedforward_channels=64)
