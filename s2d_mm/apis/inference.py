@@ -265,12 +265,35 @@ def inference_video(model: nn.Module,
     Raises:
         NoFaceFoundError: ``detect`` is on and no face was found.
     """
-    cfg = model.cfg
-    init_default_scope(cfg.get('default_scope', 'mmaction'))
-    num = model_num_frames(model)
-    # only the probed and the sampled frames are decoded, whatever the
-    # length of the video; what fails while reading is the input's fault
-    # (ClipReadError), anything after it is not
+    init_default_scope(model.cfg.get('default_scope', 'mmaction'))
+    clip, inds, num_input, box = _read_clip(
+        video, model_num_frames(model), detect, detector, enlarge,
+        min_hit_ratio)
+    probs = _clip_probs(model, clip)
+    classes = _class_names(model, len(probs))
+    label = int(probs.argmax())
+    return dict(
+        probs=probs,
+        classes=classes,
+        pred_label=label,
+        pred_class=classes[label],
+        frame_inds=inds.tolist(),
+        num_input_frames=num_input,
+        face_box=None if box is None else [float(v) for v in box],
+        frames=clip,
+        precision=getattr(getattr(model, 'inference_precision', None),
+                          'mode', 'fp32'))
+
+
+def _read_clip(video, num: int, detect: bool, detector, enlarge: float,
+               min_hit_ratio: float) -> tuple:
+    """``(frames, frame_inds, num_input_frames, face_box)``: ``num`` frames
+    spread over the clip, cropped to the face when ``detect``.
+
+    Only the probed and the sampled frames are decoded, whatever the length
+    of the video; what fails while reading is the input's fault
+    (:class:`ClipReadError`), anything after it is not.
+    """
     try:
         reader = open_video(video)
     except (OSError, ValueError) as err:
@@ -288,6 +311,13 @@ def inference_video(model: nn.Module,
             raise ClipReadError(str(err)) from err
     if box is not None:
         clip = crop_clip(clip, box)
+    return clip, inds, num_input, box
+
+
+def _clip_probs(model: nn.Module, clip: List[np.ndarray]) -> np.ndarray:
+    """Class probabilities ``(C,)`` (float64, sum 1) of T decoded BGR frames
+    run through the rest of the config's test pipeline and the model."""
+    num = len(clip)
     h, w = clip[0].shape[:2]
     data = dict(
         imgs=[cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in clip],
@@ -300,7 +330,7 @@ def inference_video(model: nn.Module,
         frame_inds=np.arange(num),
         total_frames=num,
         start_index=0)
-    pipeline = Compose(_post_decode_pipeline(cfg.test_pipeline))
+    pipeline = Compose(_post_decode_pipeline(model.cfg.test_pipeline))
     data = pseudo_collate([pipeline(data)])
     result = model.test_step(data)[0]
     scores = result.pred_scores.item.detach().float().cpu()
@@ -308,20 +338,7 @@ def inference_video(model: nn.Module,
                None) != 'prob':
         scores = scores.softmax(-1)
     probs = scores.numpy().astype(np.float64)
-    probs = probs / probs.sum()
-    classes = _class_names(model, len(probs))
-    label = int(probs.argmax())
-    return dict(
-        probs=probs,
-        classes=classes,
-        pred_label=label,
-        pred_class=classes[label],
-        frame_inds=inds.tolist(),
-        num_input_frames=num_input,
-        face_box=None if box is None else [float(v) for v in box],
-        frames=clip,
-        precision=getattr(getattr(model, 'inference_precision', None),
-                          'mode', 'fp32'))
+    return probs / probs.sum()
 
 
 def _class_names(model: nn.Module, num_classes: int) -> List[str]:
