@@ -37,6 +37,8 @@ from mmengine.model import BaseModule, ModuleList
 
 from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, build_in_scope
 
+from ..utils.weight_init import check_frozen_loaded, split_init_cfg
+
 LAYOUTS = ('tokens', 'frames')
 
 
@@ -112,14 +114,47 @@ class TemporalAdapterSet(ModuleList):
     of the backbone (EMA, model soups) copies them along with the adapters.
     """
 
-    def __init__(self, adapters, num_frames, temporal_stride, input_format):
+    def __init__(self, adapters, num_frames, temporal_stride, input_format,
+                 allow_partial_init=False):
         super().__init__(adapters)
         self.num_frames = num_frames
         self.temporal_stride = temporal_stride
         self.input_format = input_format
+        self.allow_partial_init = allow_partial_init
+        # keys (and shapes) any load offered the backbone before training
+        self._offered = {}
+        self._frozen_checked = False
+
+    def record_load(self, module, state_dict, prefix, *args):
+        """Load pre-hook of the backbone: what an ``init_cfg`` loader,
+        ``load_from`` or ``resume`` offers it, until training starts."""
+        if self._frozen_checked:
+            return
+        for key, value in state_dict.items():
+            if key.startswith(prefix) and hasattr(value, 'shape'):
+                self._offered[key[len(prefix):]] = tuple(value.shape)
+
+    def check_frozen_loaded(self, backbone: nn.Module) -> None:
+        """At the first training forward: when the stock backbone's
+        ``init_cfg`` loads weights, every frozen stock parameter must have
+        been loaded (:func:`~s2d_mm.models.utils.weight_init.
+        check_frozen_loaded`); ``tma_args.allow_partial_init`` allows it."""
+        self._frozen_checked = True
+        _, loaders = split_init_cfg(getattr(backbone, 'init_cfg', None))
+        if not loaders:
+            return
+        frozen = [n for n, p in backbone.named_parameters()
+                  if not p.requires_grad and not n.startswith('tma_adapters.')]
+        check_frozen_loaded(
+            backbone, frozen, self._offered, loaders, self.allow_partial_init,
+            switch='tma_args.allow_partial_init=True in the backbone config')
+        self._offered = {}
 
     def backbone_hook(self, module, args):
-        """Forward pre-hook of the backbone: find T' for this input."""
+        """Forward pre-hook of the backbone: find T' for this input (and,
+        at the first training forward, check the frozen part was loaded)."""
+        if module.training and not self._frozen_checked:
+            self.check_frozen_loaded(module)
         x = args[0] if args else None
         if self.num_frames is not None:
             t_size = self.num_frames
@@ -166,7 +201,8 @@ def inject_temporal_adapters(backbone: nn.Module,
                              tma: dict = dict(ratio=0.25, num_heads=8,
                                               tma_init='zero'),
                              norm_cfg: dict = dict(type='LN', eps=1e-6),
-                             freeze_backbone: bool = True) -> nn.Module:
+                             freeze_backbone: bool = True,
+                             allow_partial_init: bool = False) -> nn.Module:
     """Add TMAs in front of the blocks of an already built ViT backbone.
 
     Args:
@@ -190,6 +226,11 @@ def inject_temporal_adapters(backbone: nn.Module,
         norm_cfg (dict): Norm in front of each TMA.
         freeze_backbone (bool): Freeze every stock parameter, so that only
             the adapters train. Defaults to True.
+        allow_partial_init (bool): When the stock ``init_cfg`` loads
+            weights (``Pretrained``), the first training forward refuses a
+            frozen stock parameter that no load (``init_cfg``,
+            ``load_from``, ``resume``) filled; True only warns. Defaults to
+            False.
 
     Returns:
         nn.Module: ``backbone`` itself, with ``tma_adapters``.
@@ -220,8 +261,9 @@ def inject_temporal_adapters(backbone: nn.Module,
     adapters = TemporalAdapterSet([
         BlockTemporalAdapter(embed_dims, tma, norm_cfg, layout,
                              num_prefix_tokens) for _ in block_indices
-    ], num_frames, temporal_stride, input_format)
+    ], num_frames, temporal_stride, input_format, allow_partial_init)
     backbone.tma_adapters = adapters
+    backbone.register_load_state_dict_pre_hook(adapters.record_load)
     backbone.register_forward_pre_hook(adapters.backbone_hook)
     backbone.register_forward_hook(adapters.backbone_done_hook)
     for adapter, i in zip(adapters, block_indices):

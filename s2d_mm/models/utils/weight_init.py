@@ -146,7 +146,9 @@ class FrozenInitError(ValueError):
 
 def check_frozen_loaded(module: nn.Module, frozen: Sequence[str],
                         offered: Mapping[str, tuple], loaders: List[dict],
-                        allow_partial_init: bool) -> List[str]:
+                        allow_partial_init: bool,
+                        switch: str = 'allow_partial_init=True in the '
+                        'backbone config') -> List[str]:
     """Refuse an init whose loaders did not fill every frozen parameter.
 
     Args:
@@ -157,6 +159,7 @@ def check_frozen_loaded(module: nn.Module, frozen: Sequence[str],
             shapes the loaders offered (:func:`recorded_load_keys`).
         loaders (list[dict]): The ``init_cfg`` loaders that ran.
         allow_partial_init (bool): Warn instead of raising.
+        switch (str): How the message names the switch that allows it.
 
     Returns:
         list[str]: The frozen parameters left as initialised.
@@ -180,8 +183,7 @@ def check_frozen_loaded(module: nn.Module, frozen: Sequence[str],
            f'parameter tensors of the model ({len(offered)} keys offered); '
            f'{len(left)} frozen tensors would stay at their random '
            f'initialisation: {listed}. Check the checkpoint and its prefix, '
-           'or set allow_partial_init=True in the backbone config to train '
-           'with them random knowingly.')
+           f'or set {switch} to train with them random knowingly.')
     if not allow_partial_init:
         raise FrozenInitError(msg)
     print_log(msg, logger='current', level=logging.WARNING)
