@@ -6,7 +6,11 @@ mmpose's. s2d_mm adds one registry, :data:`FACE_DETECTORS`, for the face
 detectors of :mod:`s2d_mm.video_analysis` (application code, not models).
 Building blocks that both stages use (prompter, adapter, landmark branch,
 self-distillation loss) are registered in mmaction2's *and* mmpretrain's
-``MODELS`` so that configs of either default scope can name them.
+``MODELS`` so that configs of either default scope can name them. The
+hooks (:mod:`s2d_mm.engine.hooks`) are registered in the ``HOOKS`` of all
+three codebases (:data:`S2D_HOOK_REGISTRIES`), whose runtimes s2d_mm's
+configs use, and the data sampler in mmaction2's and mmpretrain's
+``DATA_SAMPLERS``.
 """
 from mmaction.registry import DATA_SAMPLERS as MMACTION_DATA_SAMPLERS
 from mmaction.registry import DATASETS as MMACTION_DATASETS
@@ -15,9 +19,12 @@ from mmaction.registry import METRICS as MMACTION_METRICS
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmaction.registry import TRANSFORMS as MMACTION_TRANSFORMS
 from mmengine.registry import Registry
+from mmpose.registry import HOOKS as MMPOSE_HOOKS
 from mmpose.registry import METRICS as MMPOSE_METRICS
 from mmpose.registry import MODELS as MMPOSE_MODELS
+from mmpretrain.registry import DATA_SAMPLERS as MMPRETRAIN_DATA_SAMPLERS
 from mmpretrain.registry import DATASETS as MMPRETRAIN_DATASETS
+from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from mmpretrain.registry import METRICS as MMPRETRAIN_METRICS
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmpretrain.registry import TRANSFORMS as MMPRETRAIN_TRANSFORMS
@@ -31,10 +38,15 @@ FACE_DETECTORS = Registry(
 __all__ = [
     'FACE_DETECTORS', 'MMACTION_DATASETS', 'MMACTION_DATA_SAMPLERS', 'MMACTION_HOOKS',
     'MMACTION_METRICS', 'MMACTION_MODELS', 'MMACTION_TRANSFORMS',
-    'MMPOSE_METRICS', 'MMPOSE_MODELS', 'MMPRETRAIN_DATASETS',
+    'MMPOSE_HOOKS', 'MMPOSE_METRICS', 'MMPOSE_MODELS',
+    'MMPRETRAIN_DATASETS', 'MMPRETRAIN_DATA_SAMPLERS', 'MMPRETRAIN_HOOKS',
     'MMPRETRAIN_METRICS', 'MMPRETRAIN_MODELS', 'MMPRETRAIN_TRANSFORMS',
-    'build_in_scope', 'register_in'
+    'S2D_HOOK_REGISTRIES', 'build_in_scope', 'register_in'
 ]
+
+#: where every s2d_mm hook is registered: the runtimes of the video stage
+#: (mmaction), the image stage (mmpretrain) and the landmark network (mmpose)
+S2D_HOOK_REGISTRIES = (MMACTION_HOOKS, MMPRETRAIN_HOOKS, MMPOSE_HOOKS)
 
 
 def register_in(*registries, name=None):

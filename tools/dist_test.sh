@@ -9,6 +9,16 @@
 #   srun -p PARTITION -n 4 --ntasks-per-node=4 --gres=gpu:4 \
 #     python -u tools/test.py CONFIG CHECKPOINT --launcher slurm
 set -euo pipefail
+USAGE="usage: bash tools/dist_test.sh CONFIG CHECKPOINT NUM_GPUS [tools/test.py options]"
+if [ $# -lt 3 ]; then
+    echo "$USAGE" >&2
+    exit 2
+fi
+if ! [[ "${3}" =~ ^[1-9][0-9]*$ ]]; then
+    echo "$USAGE" >&2
+    echo "error: NUM_GPUS must be a positive integer, got '${3}'" >&2
+    exit 2
+fi
 CONFIG=$1
 CHECKPOINT=$2
 NPROC=$3

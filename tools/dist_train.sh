@@ -17,6 +17,16 @@
 #   srun -p PARTITION -n 8 --ntasks-per-node=4 --gres=gpu:4 \
 #     python -u tools/train.py configs/s2d_dfew.py --launcher slurm
 set -euo pipefail
+USAGE="usage: bash tools/dist_train.sh CONFIG NUM_GPUS [tools/train.py options]"
+if [ $# -lt 2 ]; then
+    echo "$USAGE" >&2
+    exit 2
+fi
+if ! [[ "${2}" =~ ^[1-9][0-9]*$ ]]; then
+    echo "$USAGE" >&2
+    echo "error: NUM_GPUS must be a positive integer, got '${2}'" >&2
+    exit 2
+fi
 CONFIG=$1
 NPROC=$2
 NNODES=${NNODES:-1}

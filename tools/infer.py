@@ -2,7 +2,8 @@
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [--out result.json]
         [--out-video vis.mp4] [--show] [--no-detect] [--topk 3]
-        [--precision auto|fp32|bf16|int8|onnx]
+        [--precision auto|fp32|bf16|int8|onnx] [--device cpu|cuda:0]
+        [--cfg-options KEY=VALUE ...]
 
 INPUT is a video file, a folder of frames (one clip), a folder of videos or
 a folder of frame folders. Faces are found with OpenCV's Haar cascade and
@@ -14,7 +15,8 @@ the fastest precision native to the machine (int8 on x86 CPUs; see
 machine would only emulate is refused (exit status 2).
 
 Exit status: 0 when every clip got a prediction, 1 when a clip has no face
-(or cannot be read), 2 for bad arguments. Any other error (a checkpoint that
+(or cannot be read), 2 for bad arguments (a usage error naming the flag or
+the input) or a precision the machine does not run natively. Any other error (a checkpoint that
 does not fit the config, a wrong config) stops the tool with its traceback.
 """
 import argparse
@@ -24,14 +26,18 @@ import os.path as osp
 import sys
 
 
-def parse_args(argv=None):
+def build_parser():
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
         description='S2D facial expression inference on videos')
     parser.add_argument('config', help='model config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('input', help='video file, frame folder, folder of '
                         'videos or folder of frame folders')
-    parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
+    parser.add_argument('--device', default=None,
+                        help='e.g. cpu, cuda:0 (default: cuda:0, as in '
+                        "mmaction2's demos, when CUDA is available, else "
+                        'cpu)')
     parser.add_argument('--out', help='write the predictions as JSON')
     parser.add_argument('--out-video', help='write a visualisation (frames '
                         'with a probability bar chart) as mp4; a folder '
@@ -46,8 +52,9 @@ def parse_args(argv=None):
                         help='classes printed per clip')
     parser.add_argument('--fps', type=float, default=4.0,
                         help='frame rate of --out-video')
-    parser.add_argument('--cfg-options', nargs='+', default=None,
-                        help='config overrides, key=value')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, key=value (e.g. '
+                        'model.backbone.with_cp=True)')
     parser.add_argument('--precision', default='fp32',
                         choices=['auto', 'fp32', 'bf16', 'int8', 'onnx'],
                         help='inference precision: auto picks the fastest '
@@ -56,7 +63,45 @@ def parse_args(argv=None):
     parser.add_argument('--onnx-file', help='with --precision onnx: a model '
                         'exported by tools/deployment/export_onnx.py '
                         '(default: exported now)')
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv=None):
+    """Parsed and checked arguments; ``args.clips`` holds the clips INPUT
+    stands for. Bad flags and inputs stop with a usage error (status 2)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.topk < 1:
+        parser.error(f'--topk must be >= 1, got {args.topk}')
+    if not args.enlarge > 0:
+        parser.error(f'--enlarge must be > 0, got {args.enlarge}')
+    if not args.fps > 0:
+        parser.error(f'--fps must be > 0, got {args.fps}')
+    if args.onnx_file and args.precision != 'onnx':
+        parser.error('--onnx-file needs --precision onnx')
+    args.device = check_device(parser, args.device)
+    try:
+        args.clips = find_clips(args.input)
+    except (FileNotFoundError, ValueError) as err:
+        parser.error(str(err))
+    return args
+
+
+def check_device(parser, device):
+    """``--device`` as a torch device string; None: cuda:0 when CUDA is
+    available (mmaction2's demos default to it), else cpu."""
+    import torch
+    if device is None:
+        return 'cuda:0' if torch.cuda.is_available() else 'cpu'
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, ValueError):
+        parser.error(f'--device {device!r} is not a device (e.g. cpu, '
+                     'cuda:0)')
+    if kind == 'cuda' and not torch.cuda.is_available():
+        parser.error(f'--device {device}: CUDA is not available on this '
+                     'machine; use --device cpu')
+    return device
 
 
 def find_clips(path):
@@ -83,33 +128,93 @@ def find_clips(path):
                      'frame folders')
 
 
-def _parse_cfg_options(options):
-    if not options:
-        return None
-    from mmengine.config import DictAction
-    ns = argparse.Namespace()
-    DictAction(option_strings=[], dest='opts')(None, ns, options)
-    return ns.opts
+def predict_clip(model, name, source, args):
+    """``(result, line, problem)`` of one clip: the JSON entry, the printed
+    line, and when the input (not the model) has a problem, ``(message,
+    message as shown at once)``."""
+    from s2d_mm.apis import NoFaceFoundError, inference_video
+    from s2d_mm.apis.inference import ClipReadError
+    try:
+        res = inference_video(model, source, detect=not args.no_detect,
+                              enlarge=args.enlarge)
+    except NoFaceFoundError as err:
+        # only problems of the input; any other error (a wrong config,
+        # a bug) propagates with its traceback
+        msg = f'{source}: {err}. No prediction made (use --no-detect if ' \
+              'the frames are already face crops).'
+        return dict(source=source, error=str(err)), \
+            f'{name}: NO FACE FOUND', (msg, msg)
+    except ClipReadError as err:  # unreadable video / frames
+        msg = f'{source}: {err}'
+        return dict(source=source, error=str(err)), \
+            f'{name}: CANNOT READ ({err})', (msg, f'error: {msg}')
+    order = res['probs'].argsort()[::-1][:args.topk]
+    line = f'{name}: ' + ', '.join(
+        f'{res["classes"][i]} {res["probs"][i]:.3f}' for i in order)
+    result = dict(
+        source=source,
+        pred_class=res['pred_class'],
+        pred_label=res['pred_label'],
+        probs={c: float(p) for c, p in zip(res['classes'], res['probs'])},
+        frame_inds=res['frame_inds'],
+        num_input_frames=res['num_input_frames'],
+        face_box=res['face_box'])
+    if args.out_video or args.show:
+        visualise(res, name, result, args)
+    return result, line, None
+
+
+def visualise(res, name, result, args):
+    """``--out-video`` (path recorded in ``result``) and ``--show``."""
+    from s2d_mm.video_analysis import draw_prediction, write_video
+    vis = draw_prediction(res['frames'], res['probs'], res['classes'],
+                          title=name)
+    if args.out_video:
+        path = args.out_video
+        if len(args.clips) > 1:
+            path = osp.join(args.out_video, f'{name}.mp4')
+        result['visualisation'] = write_video(vis, path, fps=args.fps)
+    if args.show:
+        _show(vis, name, args.fps)
+
+
+def run_clips(model, args):
+    """Predict every clip; ``(results, lines, problems)``."""
+    from mmengine.utils import ProgressBar
+    results, lines, problems = {}, [], []
+    bar = ProgressBar(len(args.clips)) if len(args.clips) > 1 else None
+    for name, source in args.clips:
+        results[name], line, problem = predict_clip(model, name, source,
+                                                    args)
+        lines.append(line)
+        if problem is not None:
+            problems.append(problem[0])
+            if bar is None:
+                print(problem[1], file=sys.stderr)
+        if bar is not None:
+            bar.update()
+    if bar is not None:
+        print()
+    return results, lines, problems
+
+
+def write_json(args, precision, results):
+    if osp.dirname(args.out):
+        os.makedirs(osp.dirname(args.out), exist_ok=True)
+    with open(args.out, 'w') as f:
+        json.dump(dict(config=args.config, checkpoint=args.checkpoint,
+                       precision=str(precision or 'fp32'),
+                       results=results), f, indent=2)
+    print(f'predictions written to {args.out}')
 
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        clips = find_clips(args.input)
-    except (FileNotFoundError, ValueError) as err:
-        print(f'error: {err}', file=sys.stderr)
-        return 2
-
-    from mmengine.utils import ProgressBar
-
-    from s2d_mm.apis import NoFaceFoundError, inference_video, init_model
-    from s2d_mm.video_analysis import draw_prediction, write_video
-    from s2d_mm.apis.inference import ClipReadError
+    from s2d_mm.apis import init_model
     from s2d_mm.apis.precision import PrecisionNotSupportedError
-
     try:
         model = init_model(args.config, args.checkpoint, device=args.device,
-                           cfg_options=_parse_cfg_options(args.cfg_options),
+                           cfg_options=args.cfg_options,
                            precision=args.precision,
                            onnx_file=args.onnx_file)
     except PrecisionNotSupportedError as err:
@@ -118,71 +223,14 @@ def main(argv=None):
     precision = getattr(model, 'inference_precision', None)
     if precision is not None:
         print(f'precision: {precision}')
-    results, failed = {}, []
-    bar = ProgressBar(len(clips)) if len(clips) > 1 else None
-    lines = []
-    for name, source in clips:
-        try:
-            res = inference_video(model, source, detect=not args.no_detect,
-                                  enlarge=args.enlarge)
-        except (NoFaceFoundError, ClipReadError) as err:
-            # only problems of the input; any other error (a wrong config,
-            # a bug) propagates with its traceback
-            if isinstance(err, NoFaceFoundError):
-                msg = f'{source}: {err}. No prediction made (use ' \
-                      '--no-detect if the frames are already face crops).'
-                shown, line = msg, 'NO FACE FOUND'
-            else:  # unreadable video / frames
-                msg = f'{source}: {err}'
-                shown, line = f'error: {msg}', f'CANNOT READ ({err})'
-            failed.append(msg)
-            results[name] = dict(source=source, error=str(err))
-            lines.append(f'{name}: {line}')
-            if bar is None:
-                print(shown, file=sys.stderr)
-            else:
-                bar.update()
-            continue
-        order = res['probs'].argsort()[::-1][:max(1, args.topk)]
-        lines.append(f'{name}: ' + ', '.join(
-            f'{res["classes"][i]} {res["probs"][i]:.3f}' for i in order))
-        results[name] = dict(
-            source=source,
-            pred_class=res['pred_class'],
-            pred_label=res['pred_label'],
-            probs={c: float(p) for c, p in zip(res['classes'],
-                                               res['probs'])},
-            frame_inds=res['frame_inds'],
-            num_input_frames=res['num_input_frames'],
-            face_box=res['face_box'])
-        if args.out_video or args.show:
-            vis = draw_prediction(res['frames'], res['probs'],
-                                  res['classes'], title=name)
-            if args.out_video:
-                path = args.out_video
-                if len(clips) > 1:
-                    path = osp.join(args.out_video, f'{name}.mp4')
-                results[name]['visualisation'] = write_video(
-                    vis, path, fps=args.fps)
-            if args.show:
-                _show(vis, name, args.fps)
-        if bar is not None:
-            bar.update()
-    if bar is not None:
-        print()
+    results, lines, problems = run_clips(model, args)
     print('\n'.join(lines))
     if args.out:
-        if osp.dirname(args.out):
-            os.makedirs(osp.dirname(args.out), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(dict(config=args.config, checkpoint=args.checkpoint,
-                           precision=str(precision or 'fp32'),
-                           results=results), f, indent=2)
-        print(f'predictions written to {args.out}')
-    if failed:
-        print(f'{len(failed)} of {len(clips)} clip(s) got no prediction:',
-              file=sys.stderr)
-        for msg in failed:
+        write_json(args, precision, results)
+    if problems:
+        print(f'{len(problems)} of {len(args.clips)} clip(s) got no '
+              'prediction:', file=sys.stderr)
+        for msg in problems:
             print(f'  {msg}', file=sys.stderr)
         return 1
     return 0

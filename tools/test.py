@@ -14,6 +14,13 @@ The confusion matrix (JSON + PNG, ``test_confusion_matrix.*``) is written by
 import argparse
 import os
 import os.path as osp
+import sys
+
+DUMP_EXTENSIONS = ('.pkl', '.pickle')
+
+
+class ConfigError(Exception):
+    """The config cannot be tested as it is (reported in one line)."""
 
 
 def parse_args(argv=None):
@@ -50,6 +57,11 @@ def parse_args(argv=None):
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    if args.dump is not None and not args.dump.endswith(DUMP_EXTENSIONS):
+        parser.error(f'--dump must name a pickle file (.pkl or .pickle), '
+                     f'got {args.dump}')
+    if args.onnx_file and args.precision != 'onnx':
+        parser.error('--onnx-file needs --precision onnx')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -76,7 +88,9 @@ def build_config(args):
     cfg.resume = False
 
     if cfg.get('test_evaluator', None) is None:
-        raise KeyError(f'{args.config}: the config has no test_evaluator')
+        raise ConfigError(
+            f'{args.config}: the config has no test_evaluator (e.g. '
+            "test_evaluator = dict(type='UARWARMetric'))")
     metrics = _metric_list(cfg.test_evaluator)
     for metric in metrics:
         if metric.get('type') == 'UARWARMetric':
@@ -85,8 +99,6 @@ def build_config(args):
                 metric['out_dir'] = args.out_dir
             metric['provenance'] = provenance(args, cfg)
     if args.dump is not None:
-        if not args.dump.endswith(('.pkl', '.pickle')):
-            raise ValueError(f'--dump must be a .pkl file, got {args.dump}')
         metrics.append(dict(type='DumpResults', out_file_path=args.dump))
     cfg.test_evaluator = metrics
     if args.precision != 'fp32':
@@ -151,7 +163,10 @@ def provenance(args, cfg):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = build_config(args)
+    try:
+        cfg = build_config(args)
+    except ConfigError as err:
+        sys.exit(f'error: {err}')
 
     from s2d_mm.engine import build_runner
 

@@ -84,6 +84,27 @@ def init_model(config: Union[str, Path, mmengine.Config],
 
     import s2d_mm  # noqa: F401  (registers the S2D modules)
 
+    config = _model_config(config, cfg_options)
+    state_dict = _read_checkpoint(checkpoint)
+    if state_dict is not None:
+        _skip_landmark_init(config, state_dict)
+    # mmaction2's builder (default scope, device, eval mode, model.cfg);
+    # the checkpoint is loaded below, strictly, instead of by it
+    model = init_recognizer(config, None, device=device)
+    if state_dict is not None:
+        _load_strictly(model, state_dict, checkpoint, strict,
+                       allow_head_mismatch)
+    if precision != 'fp32':
+        from .precision import apply_precision
+        apply_precision(model, precision, device=device,
+                        onnx_file=onnx_file)
+    return model
+
+
+def _model_config(config: Union[str, Path, mmengine.Config],
+                 cfg_options: Optional[dict] = None) -> mmengine.Config:
+    """A copy of the config (read from file if a path) with ``cfg_options``
+    merged and the head set to average test views as probabilities."""
     if isinstance(config, (str, Path)):
         config = mmengine.Config.fromfile(str(config))
     elif not isinstance(config, mmengine.Config):
@@ -99,37 +120,41 @@ def init_model(config: Union[str, Path, mmengine.Config],
     head = config.model.get('cls_head')
     if head is not None:
         head['average_clips'] = 'prob'
-    landmark = config.model.get('backbone', {}).get('landmark')
-    if checkpoint is not None and not osp.isfile(checkpoint) and \
-            '://' not in checkpoint:
-        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
-    state_dict = None
-    if checkpoint is not None:
-        from mmengine.runner.checkpoint import _load_checkpoint
+    return config
 
-        from s2d_mm.utils.state_dict_fit import state_dict_of
-        state_dict = state_dict_of(
-            _load_checkpoint(checkpoint, map_location='cpu'))
-    if isinstance(landmark, dict) and state_dict is not None and any(
+
+def _read_checkpoint(checkpoint: Optional[str]) -> Optional[dict]:
+    """The state dict of a checkpoint file (mmengine's loader: local
+    paths and URLs), None for None."""
+    if checkpoint is None:
+        return None
+    if not osp.isfile(checkpoint) and '://' not in checkpoint:
+        raise FileNotFoundError(f'checkpoint not found: {checkpoint}')
+    from mmengine.runner.checkpoint import _load_checkpoint
+
+    from s2d_mm.utils.state_dict_fit import state_dict_of
+    return state_dict_of(_load_checkpoint(checkpoint, map_location='cpu'))
+
+
+def _skip_landmark_init(config: mmengine.Config, state_dict: dict) -> None:
+    """When the S2D checkpoint restores the landmark branch, neither the
+    branch's own file nor its initialisation is needed."""
+    landmark = config.model.get('backbone', {}).get('landmark')
+    if isinstance(landmark, dict) and any(
             k.startswith('backbone.landmark.') for k in state_dict):
-        # the S2D checkpoint restores the branch: neither its own file
-        # nor its initialisation is needed
         landmark['checkpoint'] = None
         landmark['init_from_config'] = False
-    model = init_recognizer(config, None, device=device)
-    if state_dict is not None:
-        from s2d_mm.utils.state_dict_fit import load_state_dict_checked
-        load_state_dict_checked(
-            model, state_dict, checkpoint, strict=strict,
-            allow_head_mismatch=allow_head_mismatch,
-            hint='init_model(..., strict=False) loads what fits; '
-            'allow_head_mismatch=True accepts only a classifier of another '
-            'class count (it keeps its initial weights).')
-    if precision != 'fp32':
-        from .precision import apply_precision
-        apply_precision(model, precision, device=device,
-                        onnx_file=onnx_file)
-    return model
+
+
+def _load_strictly(model: nn.Module, state_dict: dict, checkpoint: str,
+                   strict: bool, allow_head_mismatch: bool) -> None:
+    from s2d_mm.utils.state_dict_fit import load_state_dict_checked
+    load_state_dict_checked(
+        model, state_dict, checkpoint, strict=strict,
+        allow_head_mismatch=allow_head_mismatch,
+        hint='init_model(..., strict=False) loads what fits; '
+        'allow_head_mismatch=True accepts only a classifier of another '
+        'class count (it keeps its initial weights).')
 
 
 # ---------------------------------------------------------------- reading
@@ -241,12 +266,35 @@ def inference_video(model: nn.Module,
     Raises:
         NoFaceFoundError: ``detect`` is on and no face was found.
     """
-    cfg = model.cfg
-    init_default_scope(cfg.get('default_scope', 'mmaction'))
-    num = model_num_frames(model)
-    # only the probed and the sampled frames are decoded, whatever the
-    # length of the video; what fails while reading is the input's fault
-    # (ClipReadError), anything after it is not
+    init_default_scope(model.cfg.get('default_scope', 'mmaction'))
+    clip, inds, num_input, box = _read_clip(
+        video, model_num_frames(model), detect, detector, enlarge,
+        min_hit_ratio)
+    probs = _clip_probs(model, clip)
+    classes = _class_names(model, len(probs))
+    label = int(probs.argmax())
+    return dict(
+        probs=probs,
+        classes=classes,
+        pred_label=label,
+        pred_class=classes[label],
+        frame_inds=inds.tolist(),
+        num_input_frames=num_input,
+        face_box=None if box is None else [float(v) for v in box],
+        frames=clip,
+        precision=getattr(getattr(model, 'inference_precision', None),
+                          'mode', 'fp32'))
+
+
+def _read_clip(video, num: int, detect: bool, detector, enlarge: float,
+               min_hit_ratio: float) -> tuple:
+    """``(frames, frame_inds, num_input_frames, face_box)``: ``num`` frames
+    spread over the clip, cropped to the face when ``detect``.
+
+    Only the probed and the sampled frames are decoded, whatever the length
+    of the video; what fails while reading is the input's fault
+    (:class:`ClipReadError`), anything after it is not.
+    """
     try:
         reader = open_video(video)
     except (OSError, ValueError) as err:
@@ -264,6 +312,13 @@ def inference_video(model: nn.Module,
             raise ClipReadError(str(err)) from err
     if box is not None:
         clip = crop_clip(clip, box)
+    return clip, inds, num_input, box
+
+
+def _clip_probs(model: nn.Module, clip: List[np.ndarray]) -> np.ndarray:
+    """Class probabilities ``(C,)`` (float64, sum 1) of T decoded BGR frames
+    run through the rest of the config's test pipeline and the model."""
+    num = len(clip)
     h, w = clip[0].shape[:2]
     data = dict(
         imgs=[cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in clip],
@@ -276,7 +331,7 @@ def inference_video(model: nn.Module,
         frame_inds=np.arange(num),
         total_frames=num,
         start_index=0)
-    pipeline = Compose(_post_decode_pipeline(cfg.test_pipeline))
+    pipeline = Compose(_post_decode_pipeline(model.cfg.test_pipeline))
     data = pseudo_collate([pipeline(data)])
     result = model.test_step(data)[0]
     scores = result.pred_scores.item.detach().float().cpu()
@@ -284,20 +339,7 @@ def inference_video(model: nn.Module,
                None) != 'prob':
         scores = scores.softmax(-1)
     probs = scores.numpy().astype(np.float64)
-    probs = probs / probs.sum()
-    classes = _class_names(model, len(probs))
-    label = int(probs.argmax())
-    return dict(
-        probs=probs,
-        classes=classes,
-        pred_label=label,
-        pred_class=classes[label],
-        frame_inds=inds.tolist(),
-        num_input_frames=num_input,
-        face_box=None if box is None else [float(v) for v in box],
-        frames=clip,
-        precision=getattr(getattr(model, 'inference_precision', None),
-                          'mode', 'fp32'))
+    return probs / probs.sum()
 
 
 def _class_names(model: nn.Module, num_classes: int) -> List[str]:

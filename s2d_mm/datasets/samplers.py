@@ -5,10 +5,9 @@ from typing import Iterator, Optional, Sized
 import numpy as np
 import torch
 from mmengine.dist import get_dist_info, sync_random_seed
-from mmpretrain.registry import DATA_SAMPLERS as MMPRETRAIN_DATA_SAMPLERS
 from torch.utils.data import Sampler
 
-from ..registry import MMACTION_DATA_SAMPLERS, register_in
+from ..registry import MMACTION_DATA_SAMPLERS, MMPRETRAIN_DATA_SAMPLERS, register_in
 
 
 def dataset_labels(dataset: Sized) -> np.ndarray:

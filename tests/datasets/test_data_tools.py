@@ -1,6 +1,5 @@
 """tools/data: dataset check report, FER2013 -> FERPlus image folders."""
 import csv
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -8,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+from s2d_testing import load_script
 from s2d_testing.fake_data import make_fake_dfew, make_fake_ferplus
 
 import s2d_mm  # noqa: F401
@@ -16,11 +16,7 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def load_tool(rel):
-    spec = importlib.util.spec_from_file_location(
-        osp.splitext(osp.basename(rel))[0], osp.join(REPO, rel))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(*rel.split('/'))
 
 
 def test_check_dataset_report(tmp_path, capsys):

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
-from mmengine.registry import HOOKS
+from mmaction.registry import HOOKS
 
 from s2d_mm.engine import EpochSeedHook
 

@@ -78,6 +78,7 @@ def _train(tmp_path, hooks, max_epochs=4):
         train_cfg=dict(by_epoch=True, max_epochs=max_epochs),
         custom_hooks=hooks + [recorder],
         default_hooks=dict(checkpoint=None, logger=None),
+        default_scope='mmpose',  # the landmark stage's runtime
         randomness=dict(seed=0),
         log_level='WARNING')
     runner.train()

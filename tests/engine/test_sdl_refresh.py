@@ -162,3 +162,27 @@ def test_soft_labels_without_unmixed_batch_raise():
         s.gt_labels.item = torch.full((C, ), 1. / C)
     with pytest.raises(ValueError, match='S2DDataPreprocessor'):
         model(**data, mode='loss')
+
+
+def test_clean_pass_borrows_eval_mode_and_gives_each_module_its_own():
+    """The clean refresh pass runs every module in eval mode, then each
+    module has the mode it had before (a BatchNorm or block that a hook put
+    in eval mode stays there; the rest trains): the whole model is never
+    ``.train()``-ed in the middle of the step."""
+    torch.manual_seed(0)
+    blending = dict(type='RandomBatchAugment', augments=[
+        dict(type='MixupBlending', alpha=0.8, num_classes=C)])
+    model = _model(blending=blending)
+    sdl = model.cls_head.loss_sdl
+    sdl.refresh, sdl.weight = True, 1.
+    model.train()
+    model.backbone.layers[0].eval()  # e.g. put there by a hook
+    modes = {n: m.training for n, m in model.named_modules()}
+    seen = []
+    model.backbone.register_forward_hook(lambda m, a, o: seen.append(
+        [x.training for x in m.modules()]))
+    data = model.data_preprocessor(_batch(), True)
+    model(**data, mode='loss')
+    assert len(seen) == 2
+    assert any(seen[0]) and not any(seen[1])  # training pass, clean pass
+    assert {n: m.training for n, m in model.named_modules()} == modes

@@ -4,8 +4,8 @@ from types import SimpleNamespace
 
 import pytest
 import torch.nn as nn
+from mmaction.registry import HOOKS
 from mmengine.logging import MessageHub
-from mmengine.registry import HOOKS
 
 from s2d_mm.engine import SDLScheduleHook, find_sdl_modules
 from s2d_mm.models.losses import EmotionAnchorsSDL

@@ -1,13 +1,11 @@
 """tools/analysis/aggregate_folds.py: 5-fold mean from fold work dirs."""
-import importlib.util
 import json
 import os
 import os.path as osp
 
 import numpy as np
 import pytest
-
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+from s2d_testing import load_script
 
 # the released per-fold DFEW results without oversampling (README)
 FOLDS = [(61.56, 76.16), (59.93, 73.99), (61.33, 76.41), (62.75, 76.31),
@@ -15,11 +13,7 @@ FOLDS = [(61.56, 76.16), (59.93, 73.99), (61.33, 76.41), (62.75, 76.31),
 
 
 def load_tool():
-    path = osp.join(REPO, 'tools/analysis/aggregate_folds.py')
-    spec = importlib.util.spec_from_file_location('aggregate_folds', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools', 'analysis', 'aggregate_folds.py')
 
 
 def make_work_dirs(root):

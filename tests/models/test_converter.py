@@ -2,7 +2,6 @@
 MobileFaceNet; file formats, architecture inference, refusals."""
 import argparse
 import copy
-import importlib.util
 import os.path as osp
 import re
 
@@ -12,6 +11,7 @@ from mmaction.registry import MODELS as ACTION_MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
+from s2d_testing import load_script
 from safetensors.torch import save_file
 
 import s2d_mm  # noqa: F401
@@ -271,10 +271,7 @@ def test_landmark_checkpoint_that_is_not_the_released_network(tmp_path):
 
 
 def test_cli_reports_errors(tmp_path, repo_root, capsys):
-    path = osp.join(repo_root, 'tools', 'convert_official_s2d.py')
-    spec = importlib.util.spec_from_file_location('cli', path)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_script('tools', 'convert_official_s2d.py')
     torch.save({'model': {'foo.weight': torch.zeros(1)}}, tmp_path / 'x.pth')
     assert cli.main([str(tmp_path / 'x.pth'), str(tmp_path / 'y.pth')]) == 1
     assert 'cannot tell' in capsys.readouterr().err
@@ -288,10 +285,7 @@ def test_written_config_with_landmark_branch_runs(tmp_path, repo_root):
     })
     release['patch_embed_prompt.proj.weight'] = torch.randn(D, 128, 1, 1)
     torch.save({'model': release}, tmp_path / 'v.pth')
-    path = osp.join(repo_root, 'tools', 'convert_official_s2d.py')
-    spec = importlib.util.spec_from_file_location('cli', path)
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+    cli = load_script('tools', 'convert_official_s2d.py')
     lm_cfg = osp.join(repo_root, 'configs', '_base_', 'models',
                       'landmark_mobilefacenet.py')
     assert cli.main([

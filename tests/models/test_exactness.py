@@ -7,7 +7,6 @@ The state dict is converted with the converter CLI, the model is built from
 the config the converter writes, and logits and pooled features must match
 to 1e-4 in float32.
 """
-import importlib.util
 import json
 import os.path as osp
 
@@ -17,6 +16,7 @@ from mmaction.registry import MODELS
 from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmengine.runner import load_checkpoint
+from s2d_testing import load_script
 from safetensors.torch import load_file
 
 import s2d_mm  # noqa: F401
@@ -25,12 +25,7 @@ ATOL = 1e-4
 
 
 def _load_cli(repo_root):
-    path = osp.join(repo_root, 'tools', 'convert_official_s2d.py')
-    spec = importlib.util.spec_from_file_location('convert_official_s2d',
-                                                  path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script('tools', 'convert_official_s2d.py')
 
 
 @pytest.fixture(scope='module')

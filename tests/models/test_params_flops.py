@@ -30,6 +30,18 @@ def test_vit_b16_release_parameter_counts(repo_root, capsys):
     assert 'landmark network (frozen, not counted above)' in out
 
 
+def test_vit_b16_image_stage_parameter_counts(repo_root, capsys):
+    """The image stage trains everything but the position embedding
+    (197 x 768 = 151,296) and the last prompt norm (1,536)."""
+    cfg = osp.join(repo_root, 'configs', '_base_', 'models',
+                   'vitmcp_vit-base-p16.py')
+    _tool(repo_root).main([cfg, '--no-flops'])
+    out = capsys.readouterr().out
+    assert '86.15 M total (86,152,147)' in out
+    assert '86.00 M trainable (85,999,315' in out
+    assert 86_152_147 - 151_296 - 1_536 == 85_999_315
+
+
 def tiny_model():
     """The tests' tiny S2D without landmark branch (features passed in)."""
     from mmaction.registry import MODELS

@@ -113,3 +113,74 @@ def test_injection_errors():
     inject_temporal_adapters(bb, tma=dict(num_heads=2))
     with pytest.raises(ValueError, match='already has'):
         inject_temporal_adapters(bb)
+
+
+def test_frame_count_is_per_forward_state_and_not_reentrant():
+    """T' reaches the block hooks through the backbone's pre-hook and is
+    cleared by its post-hook: a block run outside the backbone's forward
+    raises instead of using a stale T' (the hooks are not re-entrant: one
+    forward of a backbone at a time)."""
+    from mmaction.models.backbones import VisionTransformer
+    torch.manual_seed(0)
+    bb = VisionTransformer(img_size=32, embed_dims=32, depth=1, num_heads=2,
+                           num_frames=8, tubelet_size=2)
+    inject_temporal_adapters(bb, tma=dict(num_heads=2, tma_init='release'))
+    adapter = bb.tma_adapters[0]
+    seen = []
+    bb.blocks[0].register_forward_pre_hook(
+        lambda m, a: seen.append(adapter.current_frames))
+    bb.eval()
+    with torch.no_grad():
+        bb(torch.randn(1, 3, 8, 32, 32))
+        assert adapter.current_frames is None
+        tokens = torch.randn(1, 4 * 16, 32)
+        with pytest.raises(RuntimeError, match='outside the forward'):
+            bb.blocks[0](tokens)
+    assert seen[0] == 4  # 8 frames / tubelet 2
+
+
+def _stock_vit_with_tmas(init_cfg, **tma_args):
+    cfg = dict(
+        type='TMABackbone', backbone_type='VisionTransformer',
+        img_size=32, embed_dims=32, depth=1, num_heads=2, num_frames=4,
+        init_cfg=init_cfg,
+        tma_args=dict(tma=dict(num_heads=2), **tma_args))
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        return ACTION_MODELS.build(cfg)
+
+
+def test_pretrained_stock_backbone_left_random_is_refused(tmp_path):
+    """Issue 20 item 5 for TMAs on a stock ViT: the frozen stock backbone's
+    ``Pretrained`` checkpoint must fill it; the first training forward
+    refuses it otherwise, naming the checkpoint and the switch."""
+    from s2d_mm.models.utils.weight_init import FrozenInitError
+    unrelated = str(tmp_path / 'resnet.pth')
+    torch.save({'state_dict': {'conv1.weight': torch.zeros(8, 3, 7, 7)}},
+               unrelated)
+    x = torch.randn(1, 3, 4, 32, 32)
+    bb = _stock_vit_with_tmas(dict(type='Pretrained', checkpoint=unrelated))
+    bb.init_weights()
+    bb.train()
+    with pytest.raises(FrozenInitError) as err:
+        bb(x)
+    msg = str(err.value)
+    assert f"Pretrained '{unrelated}'" in msg and 'matched 0 of the' in msg
+    assert 'tma_args.allow_partial_init=True' in msg
+    bb.eval()
+    bb(x)  # inference is not training: not refused
+
+    allowed = _stock_vit_with_tmas(
+        dict(type='Pretrained', checkpoint=unrelated), allow_partial_init=True)
+    allowed.init_weights()
+    allowed.train()
+    allowed(x)
+
+    # the stock backbone's own weights fill it: trains
+    good = str(tmp_path / 'vit.pth')
+    stock = _stock_vit_with_tmas(None)
+    torch.save({'state_dict': {k: v for k, v in stock.state_dict().items()
+                               if not k.startswith('tma_adapters.')}}, good)
+    loaded = _stock_vit_with_tmas(dict(type='Pretrained', checkpoint=good))
+    loaded.init_weights()
+    loaded.train()
+    loaded(x)

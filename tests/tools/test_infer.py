@@ -1,6 +1,5 @@
 """tools/infer.py on a video file, a frame folder, a folder of videos, and a
 video without a face."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -8,19 +7,14 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
+from s2d_testing import load_script
 from s2d_testing.tiny import make_tiny_s2d
 
 from demo import render_clip, render_scene_clip
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
 
 def _load_infer():
-    spec = importlib.util.spec_from_file_location(
-        's2d_infer_tool', osp.join(REPO, 'tools', 'infer.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools', 'infer.py')
 
 
 def _write_mp4(path, frames, fps=8):
@@ -115,12 +109,51 @@ def test_folder_of_videos_reports_each(setup, capsys):
     assert 'zz_noface: NO FACE FOUND' in captured.out
 
 
+def _usage_error(capsys, argv):
+    """The tool stops with argparse's usage error (status 2); its
+    message."""
+    with pytest.raises(SystemExit) as exit_info:
+        _load_infer().main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith('usage: ')
+    return err.splitlines()[-1]
+
+
 def test_bad_input_path(setup, capsys):
+    err = _usage_error(capsys, [setup['cfg'], setup['ckpt'],
+                                str(setup['root'] / 'missing.mp4')])
+    assert err.endswith('error: input not found: ' +
+                        str(setup['root'] / 'missing.mp4'))
+
+
+@pytest.mark.parametrize('flags,message', [
+    (['--topk', '0'], '--topk must be >= 1, got 0'),
+    (['--enlarge', '0'], '--enlarge must be > 0, got 0.0'),
+    (['--fps', '-1'], '--fps must be > 0, got -1.0'),
+    (['--onnx-file', 'm.onnx'], '--onnx-file needs --precision onnx'),
+    (['--device', 'toaster'], "--device 'toaster' is not a device"),
+    (['--precision', 'fp8'], "argument --precision: invalid choice: 'fp8'"),
+])
+def test_bad_flags_are_usage_errors(flags, message, capsys, tmp_path):
+    err = _usage_error(capsys, ['c.py', 'w.pth', str(tmp_path)] + flags)
+    assert message in err
+
+
+def test_cuda_device_without_cuda_is_a_usage_error(capsys, tmp_path,
+                                                   monkeypatch):
+    import torch
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    err = _usage_error(capsys, ['c.py', 'w.pth', str(tmp_path), '--device',
+                                'cuda:0'])
+    assert 'CUDA is not available on this machine; use --device cpu' in err
+    # the default follows mmaction2's demos: cuda:0 where there is CUDA
+    clip = tmp_path / 'x.mp4'
+    clip.write_bytes(b'')
     infer = _load_infer()
-    rc = infer.main([setup['cfg'], setup['ckpt'],
-                     str(setup['root'] / 'missing.mp4')])
-    assert rc == 2
-    assert 'input not found' in capsys.readouterr().err
+    assert infer.parse_args(['c.py', 'w.pth', str(clip)]).device == 'cpu'
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
+    assert infer.parse_args(['c.py', 'w.pth', str(clip)]).device == 'cuda:0'
 
 
 def test_show_without_display_does_not_crash(setup, capsys, monkeypatch):

@@ -2,19 +2,18 @@
 photograph): tracks, windows, the CSV/JSON schema, gaps, bounded memory,
 agreement with inference_video, and tools/analyze_video.py."""
 import csv
-import importlib.util
 import json
 import os.path as osp
 
 import cv2
 import numpy as np
 import pytest
+from s2d_testing import load_script
 
 from s2d_mm.apis import NoFaceFoundError, inference_video
 from s2d_mm.video_analysis.face_crop import crop_frame
 from s2d_mm.video_analysis.timeline import TIMELINE_COLUMNS, analyze_video, window_starts
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # tiny model: 4 frames at interval 2 -> a window spans 7 frames (0.28 s)
 SPAN = 7
 
@@ -193,11 +192,7 @@ def test_video_without_faces(tiny_s2d):
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        's2d_analyze_video_tool', osp.join(REPO, 'tools', 'analyze_video.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools', 'analyze_video.py')
 
 
 def test_tool_writes_timeline_picture_and_video(tiny_s2d, two_faces_mp4,

@@ -6,7 +6,8 @@ from typing import Callable, Optional
 import numpy as np
 import torch
 from mmengine.hooks import Hook
-from mmengine.registry import HOOKS
+
+from s2d_mm.registry import S2D_HOOK_REGISTRIES, register_in
 
 
 def _seed_all(seed: int) -> None:
@@ -81,7 +82,7 @@ class EpochWorkerSeeding:
         dataset.__getitems__ = getitems
 
 
-@HOOKS.register_module()
+@register_in(*S2D_HOOK_REGISTRIES)
 class EpochSeedHook(Hook):
     """Seed ``random``, numpy and torch from ``(runner.seed, epoch)`` before
     every training epoch, in the main process and in every data-loading

@@ -3,9 +3,10 @@ from typing import List, Optional
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
+
+from s2d_mm.registry import S2D_HOOK_REGISTRIES, register_in
 
 
 def batch_norm_layers(model: nn.Module) -> List[_BatchNorm]:
@@ -16,7 +17,7 @@ def batch_norm_layers(model: nn.Module) -> List[_BatchNorm]:
     return [m for m in model.modules() if isinstance(m, _BatchNorm)]
 
 
-@HOOKS.register_module()
+@register_in(*S2D_HOOK_REGISTRIES)
 class FrozenBatchNormHook(Hook):
     """From ``begin_epoch`` on, every BatchNorm layer normalises with its
     running statistics during training too, and those stop moving.

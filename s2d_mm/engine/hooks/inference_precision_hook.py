@@ -12,10 +12,11 @@ from typing import Optional
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
+
+from s2d_mm.registry import S2D_HOOK_REGISTRIES, register_in
 
 
-@HOOKS.register_module()
+@register_in(*S2D_HOOK_REGISTRIES)
 class InferencePrecisionHook(Hook):
     """Prepare the model for a test run in ``precision``.
 

@@ -4,9 +4,9 @@ from typing import List, Sequence
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
 
 from s2d_mm.models.losses.sdl import EmotionAnchorsSDL
+from s2d_mm.registry import S2D_HOOK_REGISTRIES, register_in
 
 
 def find_sdl_modules(model) -> List[EmotionAnchorsSDL]:
@@ -17,7 +17,7 @@ def find_sdl_modules(model) -> List[EmotionAnchorsSDL]:
     return [m for m in model.modules() if isinstance(m, EmotionAnchorsSDL)]
 
 
-@HOOKS.register_module()
+@register_in(*S2D_HOOK_REGISTRIES)
 class SDLScheduleHook(Hook):
     """Set the SDL loss weight and the anchor-refresh flag every epoch.
 
@@ -35,8 +35,9 @@ class SDLScheduleHook(Hook):
     released FERV39k script used 100 with 100 epochs, so its anchors were
     never refreshed; the hook warns when a schedule can never refresh.
 
-    The hook is registered in mmengine's root ``HOOKS`` so that configs of
-    any default scope (mmaction, mmpretrain) can use it. It finds the SDL
+    The hook is registered in mmaction2's, mmpretrain's and mmpose's
+    ``HOOKS`` so that configs of those default scopes can use it. It finds
+    the SDL
     modules by type, so it works on DDP-wrapped models; a model without SDL
     (e.g. ``model.cls_head.loss_sdl=None``) only gets a warning.
 

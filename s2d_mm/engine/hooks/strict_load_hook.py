@@ -8,9 +8,9 @@ from typing import Optional
 
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
 from mmengine.runner import find_latest_checkpoint
 
+from s2d_mm.registry import S2D_HOOK_REGISTRIES, register_in
 from s2d_mm.utils.state_dict_fit import check_state_dict, state_dict_of
 
 SWITCH = 'default_hooks.strict_load'
@@ -28,12 +28,13 @@ def _loading_file(runner) -> str:
     return '<checkpoint loaded by the Runner>'
 
 
-@HOOKS.register_module()
+@register_in(*S2D_HOOK_REGISTRIES)
 class StrictLoadHook(Hook):
     """Check every checkpoint the Runner loads (``load_from``, ``resume``,
     ``tools/test.py CONFIG CKPT``) against the model before it is loaded.
 
-    Registered in mmengine's root ``HOOKS`` (any scope). The s2d_mm runtimes
+    Registered in mmaction2's, mmpretrain's and mmpose's ``HOOKS``
+    (:data:`~s2d_mm.registry.S2D_HOOK_REGISTRIES`). The s2d_mm runtimes
     list it as ``default_hooks.strict_load``; ``tools/train.py`` and
     ``tools/test.py`` add it to configs that lack it.
 

@@ -101,6 +101,32 @@ def _to_pair(value: Union[int, Sequence[int]], name: str) -> Tuple[int, int]:
     return int(value[0]), int(value[1])
 
 
+def _input_affine(input_norm: str, preprocessor: dict,
+                  frame_mean: Sequence[float], frame_std: Sequence[float],
+                  frame_channel_order: str) -> Tuple[bool, Tensor, Tensor]:
+    """Both normalisations folded into one affine map per channel:
+    ``model_input = flip(frames) * scale + shift``.
+
+    Returns:
+        tuple: whether to flip the channels, ``scale`` ``(3,)`` and
+        ``shift`` ``(3,)``.
+    """
+    if input_norm != 'model':
+        return False, torch.ones(3), torch.zeros(3)
+    frame_mean = torch.tensor(frame_mean, dtype=torch.float32)
+    frame_std = torch.tensor(frame_std, dtype=torch.float32)
+    model_order = 'rgb' if (preprocessor.get('bgr_to_rgb')
+                            or preprocessor.get('rgb_to_bgr')) else 'bgr'
+    flip = model_order != frame_channel_order
+    if flip:
+        frame_mean, frame_std = frame_mean.flip(0), frame_std.flip(0)
+    mean = torch.tensor(
+        preprocessor.get('mean', (0., 0., 0.)), dtype=torch.float32)
+    std = torch.tensor(
+        preprocessor.get('std', (1., 1., 1.)), dtype=torch.float32)
+    return flip, frame_std / std, (frame_mean - mean) / std
+
+
 @register_in(MMACTION_MODELS, MMPRETRAIN_MODELS)
 class LandmarkFeatureExtractor(BaseModule):
     """Frozen face-landmark network -> feature map on the ViT patch grid.
@@ -216,37 +242,11 @@ class LandmarkFeatureExtractor(BaseModule):
         self.checkpoint = checkpoint
         self.memo = FrameMemo(memo_frames) if memo_frames else None
 
-        # The pose model is built in mmpose's scope whatever the caller's
-        # default scope is (mmaction / mmpretrain configs).
-        with DefaultScope.overwrite_default_scope('mmpose'):
-            pose_model = MMPOSE_MODELS.build(model_cfg)
-        if checkpoint is not None:
-            self._load_checkpoint(pose_model, checkpoint, strict)
-        elif init_from_config:
-            pose_model.init_weights()
-        self.backbone = pose_model.backbone
-        preprocessor = model_cfg.get('data_preprocessor') or {}
-        del pose_model
-
-        # Folding both normalisations into one affine map per channel:
-        # model_input = frames * scale + shift (after a channel flip).
-        frame_mean = torch.tensor(frame_mean, dtype=torch.float32)
-        frame_std = torch.tensor(frame_std, dtype=torch.float32)
-        self.flip_channels = False
-        if input_norm == 'model':
-            model_order = 'rgb' if (preprocessor.get('bgr_to_rgb')
-                                    or preprocessor.get('rgb_to_bgr')) \
-                else 'bgr'
-            self.flip_channels = model_order != frame_channel_order
-            if self.flip_channels:
-                frame_mean, frame_std = frame_mean.flip(0), frame_std.flip(0)
-            mean = torch.tensor(
-                preprocessor.get('mean', (0., 0., 0.)), dtype=torch.float32)
-            std = torch.tensor(
-                preprocessor.get('std', (1., 1., 1.)), dtype=torch.float32)
-            scale, shift = frame_std / std, (frame_mean - mean) / std
-        else:
-            scale, shift = torch.ones(3), torch.zeros(3)
+        self.backbone = self._build_backbone(model_cfg, checkpoint, strict,
+                                             init_from_config)
+        self.flip_channels, scale, shift = _input_affine(
+            input_norm, model_cfg.get('data_preprocessor') or {},
+            frame_mean, frame_std, frame_channel_order)
         self.register_buffer(
             'input_scale', scale.view(1, 3, 1, 1), persistent=False)
         self.register_buffer(
@@ -270,6 +270,20 @@ class LandmarkFeatureExtractor(BaseModule):
         self.feat_size = tuple(probe.shape[-2:])
 
     # -- loading ---------------------------------------------------------
+    def _build_backbone(self, model_cfg, checkpoint: Optional[str],
+                        strict: bool, init_from_config: bool) -> nn.Module:
+        """The pose model's backbone, with its weights: from ``checkpoint``,
+        else from the model's own ``init_weights`` if asked."""
+        # The pose model is built in mmpose's scope whatever the caller's
+        # default scope is (mmaction / mmpretrain configs).
+        with DefaultScope.overwrite_default_scope('mmpose'):
+            pose_model = MMPOSE_MODELS.build(model_cfg)
+        if checkpoint is not None:
+            self._load_checkpoint(pose_model, checkpoint, strict)
+        elif init_from_config:
+            pose_model.init_weights()
+        return pose_model.backbone
+
     def _load_checkpoint(self, pose_model: nn.Module, checkpoint: str,
                          strict: bool) -> None:
         if '://' not in checkpoint and not osp.isfile(checkpoint):

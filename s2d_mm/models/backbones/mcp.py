@@ -18,9 +18,11 @@ from mmengine.model import BaseModule
 
 from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, build_in_scope, register_in
 
+from ..utils.weight_init import OwnInitMixin
+
 
 @register_in(MMACTION_MODELS, MMPRETRAIN_MODELS)
-class MultiViewComplementaryPrompter(BaseModule):
+class MultiViewComplementaryPrompter(OwnInitMixin, BaseModule):
     """Multi-View Complementary Prompter (MCP_i, ``Prompt_block``).
 
     With image tokens ``u`` and landmark tokens ``v`` (both ``(B', N, D)``)::
@@ -61,9 +63,9 @@ class MultiViewComplementaryPrompter(BaseModule):
             tma.setdefault('type', 'TemporalModelingAdapter')
             tma.setdefault('embed_dims', embed_dims)
             self.tma = build_in_scope(MMACTION_MODELS, tma)
-        self._init_prompter()
+        self.init_own_weights()
 
-    def _init_prompter(self):
+    def init_own_weights(self) -> None:
         # The release initialises every >=2-D parameter of the prompter with
         # Xavier-uniform; biases keep PyTorch's default.
         for m in (self.proj_image, self.proj_landmark, self.proj_out):
@@ -72,13 +74,6 @@ class MultiViewComplementaryPrompter(BaseModule):
             nn.init.uniform_(m.bias, -bound, bound)
         with torch.no_grad():
             self.fovea_scale.fill_(self.fovea_scale_init)
-
-    def init_weights(self):
-        """Own init after any parent ``init_cfg`` (the TMA inits itself)."""
-        super().init_weights()
-        if not (isinstance(self.init_cfg, dict)
-                and self.init_cfg.get('type') == 'Pretrained'):
-            self._init_prompter()
 
     def forward(self,
                 u: torch.Tensor,

@@ -25,6 +25,8 @@ from mmpretrain.models.utils import MultiheadAttention
 
 from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, register_in
 
+from ..utils.weight_init import OwnInitMixin
+
 TMA_INITS = ('release', 'zero')
 LINEAR_INITS = ('trunc_normal', 'xavier')
 
@@ -76,7 +78,7 @@ class BottleneckAdapter(BaseModule):
 
 
 @register_in(MMACTION_MODELS, MMPRETRAIN_MODELS)
-class TemporalModelingAdapter(BaseModule):
+class TemporalModelingAdapter(OwnInitMixin, BaseModule):
     """Temporal-Modeling Adapter (TMA, ``TMAdapter`` in the release).
 
     ``TMA(u) = S(LN(T(u)))`` where, with ``D_h = ratio * D``,
@@ -160,9 +162,9 @@ class TemporalModelingAdapter(BaseModule):
             # (heads, 2T-1): entry j is the offset s - t = j - (T-1)
             self.frame_offset_bias = nn.Parameter(
                 torch.zeros(num_heads, 2 * num_frames - 1))
-        self._init_adapter()
+        self.init_own_weights()
 
-    def _init_adapter(self):
+    def init_own_weights(self) -> None:
         for m in self.modules():
             if isinstance(m, nn.Linear):
                 if self.linear_init == 'xavier':
@@ -186,13 +188,6 @@ class TemporalModelingAdapter(BaseModule):
         if self.tma_init == 'zero':
             nn.init.zeros_(self.spatial.fc_up.weight)
             nn.init.zeros_(self.spatial.fc_up.bias)
-
-    def init_weights(self):
-        """Apply the adapter's own init after any parent ``init_cfg``."""
-        super().init_weights()
-        if not (isinstance(self.init_cfg, dict)
-                and self.init_cfg.get('type') == 'Pretrained'):
-            self._init_adapter()
 
     def forward(self, u: torch.Tensor, num_frames: int) -> torch.Tensor:
         """Temporal residual for the patch tokens.

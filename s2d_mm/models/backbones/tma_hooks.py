@@ -37,6 +37,8 @@ from mmengine.model import BaseModule, ModuleList
 
 from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, build_in_scope
 
+from ..utils.weight_init import check_frozen_loaded, split_init_cfg
+
 LAYOUTS = ('tokens', 'frames')
 
 
@@ -60,7 +62,9 @@ class BlockTemporalAdapter(BaseModule):
         self.tma = build_in_scope(MMACTION_MODELS, cfg)
         self.layout = layout
         self.num_prefix = num_prefix_tokens
-        self.current_frames = None  # set by TemporalAdapterSet per forward
+        # T' of the backbone forward running now: set by the backbone's
+        # pre-hook, cleared by its post-hook (TemporalAdapterSet)
+        self.current_frames = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` with ``TMA(LN(patch tokens))`` added to its patch tokens.
@@ -70,6 +74,11 @@ class BlockTemporalAdapter(BaseModule):
                 ``(B*T, P + N, D)`` (``'frames'``).
         """
         t_size, k = self.current_frames, self.num_prefix
+        if t_size is None:
+            raise RuntimeError(
+                'a TMA block hook ran outside the forward of its backbone, '
+                'which tells it the number of frames: call the backbone, '
+                'not its blocks')
         prefix, patches = x[:, :k], x[:, k:]
         if self.layout == 'tokens':
             b, length, d = patches.shape
@@ -93,18 +102,59 @@ class BlockTemporalAdapter(BaseModule):
 class TemporalAdapterSet(ModuleList):
     """The TMAs of one backbone; its backbone pre-hook sets T' per forward.
 
-    Hooks are bound methods of these modules, so ``copy.deepcopy`` of the
-    backbone (EMA, model soups) copies them along with the adapters.
+    A stock block's ``forward(x)`` takes no frame count, so T' reaches the
+    block hooks as per-forward state: the backbone's pre-hook
+    (:meth:`backbone_hook`) sets ``current_frames`` of every adapter and its
+    post-hook (:meth:`backbone_done_hook`) clears it. This is **not
+    re-entrant**: one forward of a given backbone at a time (two threads
+    sharing one module, or a block called outside the backbone, would see
+    another forward's T'; the latter raises instead). Separate copies of
+    the model (``copy.deepcopy``, one per thread or process) are
+    independent: hooks are bound methods of these modules, so a deep copy
+    of the backbone (EMA, model soups) copies them along with the adapters.
     """
 
-    def __init__(self, adapters, num_frames, temporal_stride, input_format):
+    def __init__(self, adapters, num_frames, temporal_stride, input_format,
+                 allow_partial_init=False):
         super().__init__(adapters)
         self.num_frames = num_frames
         self.temporal_stride = temporal_stride
         self.input_format = input_format
+        self.allow_partial_init = allow_partial_init
+        # keys (and shapes) any load offered the backbone before training
+        self._offered = {}
+        self._frozen_checked = False
+
+    def record_load(self, module, state_dict, prefix, *args):
+        """Load pre-hook of the backbone: what an ``init_cfg`` loader,
+        ``load_from`` or ``resume`` offers it, until training starts."""
+        if self._frozen_checked:
+            return
+        for key, value in state_dict.items():
+            if key.startswith(prefix) and hasattr(value, 'shape'):
+                self._offered[key[len(prefix):]] = tuple(value.shape)
+
+    def check_frozen_loaded(self, backbone: nn.Module) -> None:
+        """At the first training forward: when the stock backbone's
+        ``init_cfg`` loads weights, every frozen stock parameter must have
+        been loaded (:func:`~s2d_mm.models.utils.weight_init.
+        check_frozen_loaded`); ``tma_args.allow_partial_init`` allows it."""
+        self._frozen_checked = True
+        _, loaders = split_init_cfg(getattr(backbone, 'init_cfg', None))
+        if not loaders:
+            return
+        frozen = [n for n, p in backbone.named_parameters()
+                  if not p.requires_grad and not n.startswith('tma_adapters.')]
+        check_frozen_loaded(
+            backbone, frozen, self._offered, loaders, self.allow_partial_init,
+            switch='tma_args.allow_partial_init=True in the backbone config')
+        self._offered = {}
 
     def backbone_hook(self, module, args):
-        """Forward pre-hook of the backbone: find T' for this input."""
+        """Forward pre-hook of the backbone: find T' for this input (and,
+        at the first training forward, check the frozen part was loaded)."""
+        if module.training and not self._frozen_checked:
+            self.check_frozen_loaded(module)
         x = args[0] if args else None
         if self.num_frames is not None:
             t_size = self.num_frames
@@ -118,6 +168,11 @@ class TemporalAdapterSet(ModuleList):
                 'num_frames')
         for adapter in self:
             adapter.current_frames = t_size
+
+    def backbone_done_hook(self, module, args, output):
+        """Forward hook of the backbone: the forward is over, forget T'."""
+        for adapter in self:
+            adapter.current_frames = None
 
 
 def _get_blocks(backbone: nn.Module, path: str) -> nn.ModuleList:
@@ -146,7 +201,8 @@ def inject_temporal_adapters(backbone: nn.Module,
                              tma: dict = dict(ratio=0.25, num_heads=8,
                                               tma_init='zero'),
                              norm_cfg: dict = dict(type='LN', eps=1e-6),
-                             freeze_backbone: bool = True) -> nn.Module:
+                             freeze_backbone: bool = True,
+                             allow_partial_init: bool = False) -> nn.Module:
     """Add TMAs in front of the blocks of an already built ViT backbone.
 
     Args:
@@ -170,6 +226,11 @@ def inject_temporal_adapters(backbone: nn.Module,
         norm_cfg (dict): Norm in front of each TMA.
         freeze_backbone (bool): Freeze every stock parameter, so that only
             the adapters train. Defaults to True.
+        allow_partial_init (bool): When the stock ``init_cfg`` loads
+            weights (``Pretrained``), the first training forward refuses a
+            frozen stock parameter that no load (``init_cfg``,
+            ``load_from``, ``resume``) filled; True only warns. Defaults to
+            False.
 
     Returns:
         nn.Module: ``backbone`` itself, with ``tma_adapters``.
@@ -200,9 +261,11 @@ def inject_temporal_adapters(backbone: nn.Module,
     adapters = TemporalAdapterSet([
         BlockTemporalAdapter(embed_dims, tma, norm_cfg, layout,
                              num_prefix_tokens) for _ in block_indices
-    ], num_frames, temporal_stride, input_format)
+    ], num_frames, temporal_stride, input_format, allow_partial_init)
     backbone.tma_adapters = adapters
+    backbone.register_load_state_dict_pre_hook(adapters.record_load)
     backbone.register_forward_pre_hook(adapters.backbone_hook)
+    backbone.register_forward_hook(adapters.backbone_done_hook)
     for adapter, i in zip(adapters, block_indices):
         blocks[i].register_forward_pre_hook(adapter.block_hook)
     return backbone

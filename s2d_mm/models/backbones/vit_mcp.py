@@ -31,18 +31,20 @@ and the last norm is never used) and the landmark stream always goes through
 ``LN_0``.
 """
 import re
-from typing import Optional, Sequence, Tuple, Union
+from typing import List, Optional, Sequence, Set, Tuple, Union
 
 import torch
 import torch.nn as nn
 from mmengine.model import ModuleList
-from mmengine.model.weight_init import initialize, trunc_normal_
+from mmengine.model.weight_init import trunc_normal_
 from mmpretrain.models.backbones import VisionTransformer
 from mmpretrain.models.utils import build_norm_layer, resize_pos_embed
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.utils.checkpoint import checkpoint
 
 from s2d_mm.registry import MMACTION_MODELS, MMPRETRAIN_MODELS, register_in
+
+from ..utils.weight_init import OwnInitMixin, check_frozen_loaded, recorded_load_keys
 
 PROMPT_TYPES = ('deep', 'shallow')
 
@@ -67,7 +69,7 @@ def _vit_arch_zoo():
 
 
 @register_in(MMPRETRAIN_MODELS)
-class ViTMCP(VisionTransformer):
+class ViTMCP(OwnInitMixin, VisionTransformer):
     """ViT with Multi-View Complementary Prompters (S2D image stage, SFER).
 
     Args:
@@ -89,9 +91,16 @@ class ViTMCP(VisionTransformer):
             ``fovea_scale``).
         trainable (Sequence[str], optional): Regular expressions over
             parameter names inside the backbone; when given, only matching
-            parameters train, the others are frozen. ``None``: no policy.
+            parameters train, the others are frozen. ``None``: no
+            allow-list.
+        frozen_stages (int): mmpretrain's stage freezing (``k > 0``: patch
+            embedding and the first k blocks). Defaults to -1.
         freeze_pos_embed (bool): The release keeps ``pos_embed`` frozen in
             both stages. Defaults to True.
+        allow_partial_init (bool): An ``init_cfg`` loader (``Pretrained``,
+            ``ImageStageInit``) must fill every frozen parameter (a frozen
+            parameter left random never learns); True: only warn, listing
+            them. Defaults to False.
         with_cp (bool): Activation checkpointing of the transformer blocks
             in training: a block keeps only its input and is recomputed in
             the backward pass. Frozen blocks still hold activations because
@@ -101,8 +110,20 @@ class ViTMCP(VisionTransformer):
         norm_cfg (dict): Norm of the blocks, the final norm and the prompt
             norms. Defaults to LN, eps 1e-6.
         **kwargs: Other :class:`mmpretrain.models.VisionTransformer`
-            arguments (``out_type``, ``out_indices``, ``frozen_stages``,
-            ``drop_path_rate``, ``init_cfg``, ...).
+            arguments (``out_type``, ``out_indices``, ``drop_path_rate``,
+            ``init_cfg``, ...).
+
+    Freezing: ``trainable``, ``frozen_stages`` and ``freeze_pos_embed`` are
+    one policy (:meth:`frozen_parameter_names`), applied once when the
+    backbone is built. A frozen parameter has ``requires_grad=False``; a
+    BatchNorm layer whose parameters are all frozen also keeps its running
+    statistics (it stays in eval mode through :meth:`train`). Dropout and
+    drop-path inside frozen blocks stay active in training, as released.
+
+    Initialisation (:meth:`init_weights`, :class:`OwnInitMixin`): the
+    ``init_cfg`` initialisers, the submodules' own initialisation, the
+    position (and temporal) embedding trunc-normal(0.02), then the
+    ``init_cfg`` loaders (``Pretrained``, ``ImageStageInit``).
 
     Shapes: ``forward(x, landmark_feat=None)`` takes ``x`` ``(B, 3, H, W)``
     and ``landmark_feat`` ``(B, C_l, Hp, Wp)``; with the default
@@ -121,15 +142,19 @@ class ViTMCP(VisionTransformer):
                  prompt_type: str = 'deep',
                  prompter: dict = dict(hidden_dims=8, fovea_scale=10.0),
                  trainable: Optional[Sequence[str]] = None,
+                 frozen_stages: int = -1,
                  freeze_pos_embed: bool = True,
+                 allow_partial_init: bool = False,
                  with_cp: bool = False,
                  norm_cfg: dict = dict(type='LN', eps=1e-6),
                  **kwargs):
         self.with_cp = with_cp
+        self.allow_partial_init = allow_partial_init
         if prompt_type not in PROMPT_TYPES:
             raise ValueError(f'prompt_type must be one of {PROMPT_TYPES}, '
                              f'got {prompt_type!r}')
-        frozen_stages = kwargs.pop('frozen_stages', -1)
+        # frozen_stages is not passed on: mmpretrain would apply it before
+        # the prompters exist; apply_trainable_policy applies it below.
         super().__init__(
             arch=arch,
             img_size=img_size,
@@ -155,12 +180,21 @@ class ViTMCP(VisionTransformer):
             self._registry.build(
                 self._prompter_cfg(prompter, i)) for i in range(num_prompts)
         ])
+        self._build_extra_parameters()
 
-        if freeze_pos_embed:
-            self.pos_embed.requires_grad = False
         self.trainable = tuple(trainable) if trainable is not None else None
         self.frozen_stages = frozen_stages
+        self.freeze_pos_embed = freeze_pos_embed
         self.apply_trainable_policy()
+
+    def _build_extra_parameters(self) -> None:
+        """Parameters a subclass adds before the freezing policy applies."""
+
+    def init_own_weights(self) -> None:
+        """The position embedding, trunc-normal(0.02) as mmpretrain's
+        ``VisionTransformer.init_weights`` (the blocks init themselves)."""
+        if self.pos_embed is not None:
+            trunc_normal_(self.pos_embed, std=0.02)
 
     def _prompter_cfg(self, prompter: dict, index: int) -> dict:
         cfg = dict(type='MultiViewComplementaryPrompter')
@@ -169,29 +203,85 @@ class ViTMCP(VisionTransformer):
         return cfg
 
     # ----------------------------------------------------------- parameters
-    def apply_trainable_policy(self):
-        """Set ``requires_grad`` from ``trainable`` and ``frozen_stages``.
+    def frozen_parameter_names(self) -> Set[str]:
+        """Names (inside the backbone) of the parameters that do not train.
 
-        The landmark branch is left alone (it freezes itself). The last
-        prompt norm of deep prompting, which no forward uses, is always
-        frozen.
+        The one freezing policy of the S2D backbones, read from three
+        declarations that add up:
+
+        - ``trainable`` (regular expressions, ``re.search``): when given,
+          every parameter that matches none of them is frozen;
+        - ``frozen_stages`` (mmpretrain's meaning): ``k > 0`` freezes the
+          position embedding, patch embedding, pre-norm, cls token, the
+          first k blocks, and the final norm when ``k`` is the depth;
+        - ``freeze_pos_embed`` (the release keeps ``pos_embed`` frozen), and
+          the last prompt norm of deep prompting, which no forward uses.
+
+        The landmark branch is not covered: it is frozen by itself.
         """
+        names = [n for n, _ in self.named_parameters()
+                 if not n.startswith('landmark.')]
+        frozen = set()
         if self.trainable is not None:
             patterns = [re.compile(p) for p in self.trainable]
-            for name, param in self.named_parameters():
-                if name.startswith('landmark.'):
-                    continue
-                param.requires_grad = any(p.search(name) for p in patterns)
-        if self.frozen_stages > 0:
-            self._freeze_stages()
+            frozen.update(n for n in names
+                          if not any(p.search(n) for p in patterns))
+        prefixes = list(self._frozen_stage_prefixes())
+        if self.freeze_pos_embed:
+            prefixes.append('pos_embed')
         if len(self.prompt_norms) > 1:
-            self.prompt_norms[-1].requires_grad_(False)
+            prefixes.append(f'prompt_norms.{len(self.prompt_norms) - 1}.')
+        frozen.update(
+            n for n in names for p in prefixes
+            if n == p or (p.endswith('.') and n.startswith(p)))
+        return frozen
+
+    def _frozen_stage_prefixes(self) -> List[str]:
+        """What mmpretrain's ``_freeze_stages`` freezes for
+        ``frozen_stages``, as parameter-name prefixes."""
+        k = self.frozen_stages
+        if k <= 0:
+            return []
+        prefixes = ['pos_embed', 'cls_token', 'patch_embed.', 'pre_norm.']
+        prefixes += [f'layers.{i}.' for i in range(min(k, self.num_layers))]
+        if k >= self.num_layers:
+            if self.final_norm:
+                prefixes.append('ln1.')
+            if self.out_type == 'avg_featmap':
+                prefixes.append('ln2.')
+        return prefixes
+
+    def apply_trainable_policy(self) -> None:
+        """Set ``requires_grad`` of every parameter (the landmark branch
+        aside) from :meth:`frozen_parameter_names`. Frozen BatchNorm layers
+        also keep their running statistics (:meth:`train`)."""
+        frozen = self.frozen_parameter_names()
+        for name, param in self.named_parameters():
+            if not name.startswith('landmark.'):
+                param.requires_grad = name not in frozen
+        self.train(self.training)
+
+    def run_loaders(self, loaders: List[dict]) -> None:
+        """Run the ``init_cfg`` loaders, then refuse the result if a frozen
+        parameter got nothing from them (``allow_partial_init`` to allow)."""
+        with recorded_load_keys(self) as offered:
+            super().run_loaders(loaders)
+        unused = f'prompt_norms.{len(self.prompt_norms) - 1}.'
+        needed = sorted(
+            n for n in self.frozen_parameter_names()
+            if not (len(self.prompt_norms) > 1 and n.startswith(unused)))
+        check_frozen_loaded(self, needed, offered, loaders,
+                            self.allow_partial_init)
+
+    def _freeze_stages(self) -> None:
+        """mmpretrain's entry point, routed to the one policy."""
+        self.apply_trainable_policy()
 
     def train(self, mode: bool = True):
-        """As ``nn.Module.train`` (mmpretrain's backbone returns None), but
-        BatchNorm layers whose parameters are frozen stay in eval mode: a
-        frozen part (e.g. a :class:`ConvPatchStem` in the video stage) must
-        not drift with the new data's batch statistics."""
+        """As ``nn.Module.train``, but BatchNorm layers whose parameters the
+        policy froze stay in eval mode: a frozen part (e.g. a
+        :class:`ConvPatchStem` in the video stage) must not drift with the
+        new data's batch statistics."""
         super().train(mode)
         if mode:
             for name, m in self.named_modules():
@@ -352,12 +442,12 @@ class S2DViT(ViTMCP):
         if self.tma_cfg.get('frame_offset_bias') is not None:
             self.tma_cfg.setdefault('num_frames', num_frames)
         self.tma_init = self.tma_cfg['tma_init']
-        super().__init__(trainable=None, **kwargs)
+        super().__init__(trainable=trainable, **kwargs)
+
+    def _build_extra_parameters(self) -> None:
         self.temporal_embedding = nn.Parameter(
-            torch.zeros(1, num_frames, self.embed_dims))
+            torch.zeros(1, self.num_frames, self.embed_dims))
         self._init_temporal_embedding()
-        self.trainable = tuple(trainable) if trainable is not None else None
-        self.apply_trainable_policy()
 
     def _prompter_cfg(self, prompter: dict, index: int) -> dict:
         cfg = super()._prompter_cfg(prompter, index)
@@ -370,28 +460,9 @@ class S2DViT(ViTMCP):
         else:
             trunc_normal_(self.temporal_embedding, std=0.02)
 
-    def init_weights(self):
-        # ImageStageInit loads weights: like mmengine's Pretrained it must
-        # come after the submodules' own initialisation, which BaseModule
-        # only arranges for type='Pretrained'
-        cfgs = self.init_cfg if isinstance(self.init_cfg, list) else (
-            [self.init_cfg] if self.init_cfg else [])
-        stage = [c for c in cfgs if c.get('type') == 'ImageStageInit']
-        if not stage or self._is_init:
-            return self._init_own_weights()
-        original = self.init_cfg
-        self.init_cfg = [c for c in cfgs if c not in stage] or None
-        try:
-            self._init_own_weights()
-        finally:
-            self.init_cfg = original
-        initialize(self, stage)
-
-    def _init_own_weights(self):
-        super().init_weights()
-        if not (isinstance(self.init_cfg, dict)
-                and self.init_cfg.get('type') == 'Pretrained'):
-            self._init_temporal_embedding()
+    def init_own_weights(self) -> None:
+        super().init_own_weights()
+        self._init_temporal_embedding()
 
     def add_temporal_embedding(self, x: torch.Tensor,
                                num_frames: int) -> torch.Tensor:

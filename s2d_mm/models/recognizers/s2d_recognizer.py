@@ -1,4 +1,5 @@
 """Recognizer of the S2D video model."""
+from contextlib import nullcontext
 from typing import Optional
 
 import torch
@@ -8,6 +9,7 @@ from mmaction.utils import SampleList
 
 from s2d_mm.registry import MMACTION_MODELS, register_in
 
+from ..utils.modes import eval_mode
 from .view_dedup import expand_views, unique_views
 
 
@@ -125,15 +127,11 @@ class S2DRecognizer(Recognizer3D):
             if unmixed_labels is None:
                 unmixed_labels = self._hard_labels(data_samples, feats)
             labels = unmixed_labels
-            was_training = self.training
-            if sdl.refresh_eval:
-                self.train(False)
-            try:
+            # eval mode is borrowed for this pass only; every submodule gets
+            # its own mode back (no .train() of the whole model mid-step)
+            with eval_mode(self) if sdl.refresh_eval else nullcontext():
                 feats, _ = self.extract_feat(
                     unmixed_inputs, data_samples=data_samples)
-            finally:
-                if sdl.refresh_eval:
-                    self.train(was_training)
         else:
             labels = self._hard_labels(data_samples, feats)
         feat = head.pool(feats).detach()

@@ -175,85 +175,105 @@ def infer_arch(state_dict: Mapping, kind: str,
     replace inferred values; a contradiction with the weights is an error.
     """
     sd = state_dict
-    overrides = dict(overrides or {})
+    arch = _infer_vit_arch(sd)
+    if kind in ('video', 'image'):
+        arch.update(_infer_prompt_arch(sd, arch['num_layers']))
+    if kind == 'video':
+        arch['num_frames'] = _need(sd, 'temporal_embedding').shape[1]
+        hidden = _need(sd,
+                       'prompt_blocks.0.TMA.T_Adapter.D_fc1.weight').shape[0]
+        arch['tma_ratio'] = hidden / arch['embed_dims']
+        arch['tma_heads'] = 8
+        arch['num_classes'] = _need(sd, 'head.fc_cls.weight').shape[0]
+    elif 'head.weight' in sd:
+        arch['num_classes'] = sd['head.weight'].shape[0]
+    _apply_arch_overrides(arch, dict(overrides or {}))
+    if arch['embed_dims'] % arch['num_heads']:
+        raise CheckpointConversionError(
+            f"num_heads={arch['num_heads']} does not divide the width "
+            f"{arch['embed_dims']}")
+    return arch
 
-    def need(key):
-        if key not in sd:
-            raise CheckpointConversionError(f'missing key {key!r} needed to '
-                                            'infer the architecture')
-        return sd[key]
 
-    patch_w = need('patch_embed.proj.weight')  # (D, 3, p, p)
+def _need(sd: Mapping, key: str):
+    if key not in sd:
+        raise CheckpointConversionError(f'missing key {key!r} needed to '
+                                        'infer the architecture')
+    return sd[key]
+
+
+def _infer_vit_arch(sd: Mapping) -> dict:
+    """The plain ViT part of :func:`infer_arch`."""
+    patch_w = _need(sd, 'patch_embed.proj.weight')  # (D, 3, p, p)
     embed_dims = patch_w.shape[0]
     depth = 1 + max(int(m.group(1)) for k in sd
                     for m in [re.match(r'blocks\.(\d+)\.', k)] if m)
-    pos = need('pos_embed')
+    pos = _need(sd, 'pos_embed')
     grid = math.isqrt(pos.shape[1] - 1)
     if grid * grid != pos.shape[1] - 1:
         raise CheckpointConversionError(
             f'pos_embed has {pos.shape[1]} tokens: not 1 + a square grid')
-    arch = dict(
+    return dict(
         embed_dims=embed_dims,
         num_layers=depth,
         num_heads=max(1, embed_dims // 64),
-        feedforward_channels=need('blocks.0.mlp.fc1.weight').shape[0],
+        feedforward_channels=_need(sd, 'blocks.0.mlp.fc1.weight').shape[0],
         patch_size=patch_w.shape[-1],
         img_size=grid * patch_w.shape[-1],
         in_channels=patch_w.shape[1],
         qkv_bias='blocks.0.attn.qkv.bias' in sd)
-    if kind in ('video', 'image'):
-        arch['landmark_channels'] = need(
-            'patch_embed_prompt.proj.weight').shape[1]
-        num_prompts = 1 + max(
-            int(m.group(1)) for k in sd
-            for m in [re.match(r'prompt_blocks\.(\d+)\.', k)] if m)
-        if num_prompts not in (1, depth):
-            raise CheckpointConversionError(
-                f'{num_prompts} prompt blocks for {depth} ViT blocks: '
-                'neither shallow (1) nor deep (one per block)')
-        arch['prompt_type'] = 'deep' if num_prompts == depth and \
-            depth > 1 else 'shallow'
-        arch['hidden_dims'] = need('prompt_blocks.0.conv0_0.weight').shape[0]
-    if kind == 'video':
-        arch['num_frames'] = need('temporal_embedding').shape[1]
-        hidden = need('prompt_blocks.0.TMA.T_Adapter.D_fc1.weight').shape[0]
-        arch['tma_ratio'] = hidden / embed_dims
-        arch['tma_heads'] = 8
-        arch['num_classes'] = need('head.fc_cls.weight').shape[0]
-    elif 'head.weight' in sd:
-        arch['num_classes'] = sd['head.weight'].shape[0]
 
-    aliases = dict(
-        embed_dim='embed_dims', depth='num_layers', hidden_dim='hidden_dims',
-        in_chans_l='landmark_channels', adapter_scale='tma_ratio',
-        in_chans='in_channels', mlp_ratio=None, qkv_bias='qkv_bias')
-    checked = {
-        'embed_dims', 'num_layers', 'patch_size', 'img_size',
-        'landmark_channels', 'prompt_type', 'hidden_dims', 'num_frames',
-        'tma_ratio', 'num_classes', 'in_channels', 'feedforward_channels'
-    }
+
+def _infer_prompt_arch(sd: Mapping, depth: int) -> dict:
+    """Landmark projection and MCPs (image and video checkpoints)."""
+    landmark_channels = _need(sd, 'patch_embed_prompt.proj.weight').shape[1]
+    num_prompts = 1 + max(
+        int(m.group(1)) for k in sd
+        for m in [re.match(r'prompt_blocks\.(\d+)\.', k)] if m)
+    if num_prompts not in (1, depth):
+        raise CheckpointConversionError(
+            f'{num_prompts} prompt blocks for {depth} ViT blocks: '
+            'neither shallow (1) nor deep (one per block)')
+    return dict(
+        landmark_channels=landmark_channels,
+        prompt_type='deep' if num_prompts == depth and depth > 1 else
+        'shallow',
+        hidden_dims=_need(sd, 'prompt_blocks.0.conv0_0.weight').shape[0])
+
+
+#: release argument names accepted as :func:`infer_arch` overrides
+_ARCH_ALIASES = dict(
+    embed_dim='embed_dims', depth='num_layers', hidden_dim='hidden_dims',
+    in_chans_l='landmark_channels', adapter_scale='tma_ratio',
+    in_chans='in_channels', mlp_ratio=None, qkv_bias='qkv_bias')
+#: overrides that must agree with what the weights say
+_ARCH_CHECKED = {
+    'embed_dims', 'num_layers', 'patch_size', 'img_size',
+    'landmark_channels', 'prompt_type', 'hidden_dims', 'num_frames',
+    'tma_ratio', 'num_classes', 'in_channels', 'feedforward_channels'
+}
+
+
+def _apply_arch_overrides(arch: dict, overrides: dict) -> None:
+    embed_dims = arch['embed_dims']
     for key, value in overrides.items():
-        name = aliases.get(key, key)
+        name = _ARCH_ALIASES.get(key, key)
         if name is None or value is None:
             continue
         if key == 'mlp_ratio':
             name, value = 'feedforward_channels', int(embed_dims * value)
         if name == 'prompt_type' and arch['num_layers'] == 1:
             pass  # one block: deep and shallow have the same weights
-        elif name in checked and name in arch and arch[name] != value and not (
-                isinstance(value, float)
-                and math.isclose(arch[name], value)):
+        elif name in _ARCH_CHECKED and name in arch and \
+                arch[name] != value and not (
+                    isinstance(value, float)
+                    and math.isclose(arch[name], value)):
             raise CheckpointConversionError(
                 f'given {key}={value!r} but the weights say '
                 f'{name}={arch[name]!r}')
         if name in arch or name in ('num_heads', 'tma_heads',
                                     'head_dropout_ratio', 'num_classes'):
             arch[name] = value
-    if arch['embed_dims'] % arch['num_heads']:
-        raise CheckpointConversionError(
-            f"num_heads={arch['num_heads']} does not divide the width "
-            f"{arch['embed_dims']}")
-    return arch
 
 
 def _vit_arch_dict(arch: dict) -> dict:
