@@ -1,3 +1,4 @@
+from .config_variables import ConfigOverrideError, load_config  # noqa: F401
 from .hooks import (  # noqa: F401
     EpochSeedHook,
     FrozenBatchNormHook,
@@ -5,7 +6,6 @@ from .hooks import (  # noqa: F401
     StrictLoadHook,
     find_sdl_modules,
 )
-from .config_variables import ConfigOverrideError, load_config  # noqa: F401
 from .runner_utils import (  # noqa: F401
     adapt_to_machine,
     build_runner,
