@@ -291,6 +291,20 @@ def _ann_file(ds_cfg):
 
 
 # ------------------------------------------------------------------- main
+def provenance(cfg, path, fold):
+    """The record ``tools/analysis/aggregate_folds.py`` checks a fold's
+    result against (as ``tools/test.py`` writes it)."""
+    dataset = cfg.test_dataloader.dataset.to_dict()
+    dataset.pop('pipeline', None)
+    if dataset.get('data_root'):
+        dataset['data_root'] = osp.abspath(dataset['data_root'])
+    record = dict(
+        config=osp.abspath(cfg.filename), checkpoint=osp.abspath(path),
+        checkpoint_sha256=file_sha256(path)[:16], fold=fold,
+        default_scope=cfg.get('default_scope'), test_dataset=dataset)
+    return json.loads(json.dumps(record, default=str))
+
+
 def released(dataset, fold, oversampling):
     table = RELEASED_RESULTS[(dataset, oversampling)]
     return table.get(fold)
@@ -322,8 +336,9 @@ def run(args):
     cfg.resume = False
     cfg.work_dir = out_dir
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.test_evaluator = dict(type='UARWARMetric', file_prefix='test',
-                              out_dir=out_dir)
+    cfg.test_evaluator = dict(
+        type='UARWARMetric', file_prefix='test', out_dir=out_dir,
+        provenance=provenance(cfg, path, args.fold))
     adapt_to_machine(cfg)
     metrics = build_runner(cfg).test()
     uar = next(v for k, v in metrics.items() if k.split('/')[-1] == 'UAR')

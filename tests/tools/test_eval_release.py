@@ -110,22 +110,27 @@ def test_release_checkpoint_to_uar_war(tiny_release, tmp_path, capsys):
     ours = make_checkpoint(ckpt)
     data = _dfew(tmp_path / 'DFEW', label_base=0)  # the release's copies
     tool = load_script('tools', 'eval_release.py')
-    assert _run(tool, cfg_path, lm_ckpt, ckpt, data, tmp_path / 'out') == 0
+    out = tmp_path / 'results' / 'fold1'
+    assert _run(tool, cfg_path, lm_ckpt, ckpt, data, out) == 0
     printed = capsys.readouterr().out
     assert '(dfew fold 1, label_base=0)' in printed
     assert 'released (w/o oversampling): UAR 61.56  WAR 76.16' in printed
-    record = json.loads((tmp_path / 'out' / 'eval_release.json').read_text())
+    record = json.loads((out / 'eval_release.json').read_text())
     assert record['label_base'] == 0 and record['released'] == dict(
         UAR=61.56, WAR=76.16)
     assert f"UAR {record['UAR']:.2f}  WAR {record['WAR']:.2f}" in printed
-    matrix = json.loads(
-        (tmp_path / 'out' / 'test_confusion_matrix.json').read_text())
+    matrix = json.loads((out / 'test_confusion_matrix.json').read_text())
     assert sum(map(sum, matrix['confusion_matrix'])) == 14  # 2 test clips x 7 classes
-    converted = torch.load(tmp_path / 'out' / 'DFEW_fold1_s2d_mm.pth',
+    converted = torch.load(out / 'DFEW_fold1_s2d_mm.pth',
                            weights_only=True)['state_dict']
     assert set(converted) == set(ours)
     for k in ours:
         torch.testing.assert_close(converted[k], ours[k], rtol=0, atol=0)
+
+    # the fold mean tool accepts it: provenance (fold, sample count) checked
+    folds = load_script('tools', 'analysis', 'aggregate_folds.py')
+    assert folds.main([str(tmp_path / 'results'), '--expect', '1']) == 0
+    assert 'unverified' not in capsys.readouterr().err
 
     # the same scores as tools/test.py with the model's own checkpoint
     own = tmp_path / 'own.pth'
