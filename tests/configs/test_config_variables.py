@@ -14,6 +14,7 @@ import shutil
 
 import pytest
 from mmengine.config import Config
+from s2d_testing import innermost_datasets
 
 from s2d_mm.engine import (
     ConfigOverrideError,
@@ -34,18 +35,8 @@ def _rel(path):
     return osp.relpath(path, REPO)
 
 
-def _datasets(node):
-    if node is None:
-        return []
-    if 'dataset' in node:
-        return _datasets(node['dataset'])
-    if 'datasets' in node:
-        return [d for sub in node['datasets'] for d in _datasets(sub)]
-    return [node]
-
-
 def _all_datasets(cfg):
-    return [d for key in DATALOADERS for d in _datasets(cfg.get(key))]
+    return [d for key in DATALOADERS for d in innermost_datasets(cfg.get(key))]
 
 
 # ------------------------------------------------------------ the issue

@@ -12,7 +12,7 @@ import os
 import os.path as osp
 
 import pytest
-from s2d_testing import fake_data, load_script, tiny_model_cfg
+from s2d_testing import fake_data, innermost_datasets, load_script, tiny_model_cfg
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -103,15 +103,6 @@ def _make_data(kind, root):
     return root
 
 
-def _datasets(node):
-    """Innermost dataset dicts of a dataloader's dataset (wrappers too)."""
-    if 'dataset' in node:
-        return _datasets(node['dataset'])
-    if 'datasets' in node:
-        return [d for sub in node['datasets'] for d in _datasets(sub)]
-    return [node]
-
-
 def _shrink_pipeline(pipeline):
     for t in pipeline:
         kind = t.get('type')
@@ -141,7 +132,7 @@ def _shrink_data(cfg, tmp_path):
         if loader is None:
             continue
         loader.update(batch_size=4, num_workers=0, persistent_workers=False)
-        for ds in _datasets(loader):
+        for ds in innermost_datasets(loader):
             kind = ds['type']
             if kind not in roots:
                 roots[kind] = _make_data(kind, str(tmp_path / kind))

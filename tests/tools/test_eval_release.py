@@ -178,6 +178,23 @@ def test_url_download_is_cached_and_checked(tiny_release, tmp_path,
 
 
 # -------------------------------------------------------------- refusals
+@pytest.fixture
+def refusal_case(tiny_release, tmp_path):
+    """(run, checkpoint, DFEW root): a release-layout checkpoint and a
+    0-based DFEW tree; ``run(ckpt, **options)`` is the tool's exit code."""
+    cfg_path, lm_ckpt, make_checkpoint = tiny_release
+    ckpt = str(tmp_path / 'v.pth')
+    make_checkpoint(ckpt)
+    data = _dfew(tmp_path / 'DFEW', label_base=0)
+    tool = load_script('tools', 'eval_release.py')
+
+    def run(path=ckpt, **options):
+        return _run(tool, cfg_path, lm_ckpt, path, data, tmp_path / 'o',
+                    **options)
+
+    return run, ckpt, data
+
+
 def test_checkpoint_of_another_architecture_is_refused(tiny_release,
                                                       tmp_path, capsys):
     cfg_path, lm_ckpt, make_checkpoint = tiny_release
@@ -192,10 +209,8 @@ def test_checkpoint_of_another_architecture_is_refused(tiny_release,
     assert 'temporal_embedding' in err  # the mismatched key, listed
 
 
-def test_image_stage_checkpoint_is_refused(tiny_release, tmp_path, capsys):
-    cfg_path, lm_ckpt, make_checkpoint = tiny_release
-    ckpt = tmp_path / 'video.pth'
-    make_checkpoint(str(ckpt))
+def test_image_stage_checkpoint_is_refused(refusal_case, tmp_path, capsys):
+    run, ckpt, _ = refusal_case
     release = torch.load(ckpt, weights_only=False)['model']
     image = {k: v for k, v in release.items()
              if not k.startswith(('temporal_embedding', 'head.')) and
@@ -203,43 +218,31 @@ def test_image_stage_checkpoint_is_refused(tiny_release, tmp_path, capsys):
     image['head.weight'] = torch.zeros(7, D)  # the image classifier
     image['head.bias'] = torch.zeros(7)
     torch.save({'model': image}, tmp_path / 'image.pth')
-    data = _dfew(tmp_path / 'DFEW', label_base=0)
-    tool = load_script('tools', 'eval_release.py')
-    assert _run(tool, cfg_path, lm_ckpt, str(tmp_path / 'image.pth'), data,
-                tmp_path / 'o') == 1
+    assert run(str(tmp_path / 'image.pth')) == 1
     assert "is a 'image' checkpoint, not a released S2D video" in \
         capsys.readouterr().err
 
 
-def test_label_base_that_does_not_fit_is_refused(tiny_release, tmp_path,
-                                                 capsys):
-    cfg_path, lm_ckpt, make_checkpoint = tiny_release
-    ckpt = str(tmp_path / 'v.pth')
-    make_checkpoint(ckpt)
-    data = _dfew(tmp_path / 'DFEW', label_base=0)
-    tool = load_script('tools', 'eval_release.py')
-    assert _run(tool, cfg_path, lm_ckpt, ckpt, data, tmp_path / 'o',
-                label_base='1') == 1
+def test_label_base_that_does_not_fit_is_refused(refusal_case, capsys):
+    run, _, _ = refusal_case
+    assert run(label_base='1') == 1
     err = capsys.readouterr().err
     assert 'label base (--label-base 1)' in err
     assert 'test_set_1.csv' in err and 'label_base=1' in err
 
 
-def test_label_base_that_cannot_be_told_is_refused(tiny_release, tmp_path,
-                                                   capsys):
+def test_label_base_that_cannot_be_told_is_refused(refusal_case, capsys):
     """Labels 1..5 only: fit both bases; auto refuses and asks."""
-    cfg_path, lm_ckpt, make_checkpoint = tiny_release
-    ckpt = str(tmp_path / 'v.pth')
-    make_checkpoint(ckpt)
-    data = _dfew(tmp_path / 'DFEW', label_base=0)
-    ann = tmp_path / 'DFEW' / 'EmoLabel_DataSplit' / \
-        'test(single-labeled)' / 'test_set_1.csv'
-    rows = ann.read_text().splitlines()
-    ann.write_text('\n'.join([rows[0]] + [
-        f"{r.split(',')[0]},{min(max(int(r.split(',')[1]), 1), 5)}"
-        for r in rows[1:]]) + '\n')
-    tool = load_script('tools', 'eval_release.py')
-    assert _run(tool, cfg_path, lm_ckpt, ckpt, data, tmp_path / 'o') == 1
+    run, _, data = refusal_case
+    ann = osp.join(data, 'EmoLabel_DataSplit', 'test(single-labeled)',
+                   'test_set_1.csv')
+    with open(ann) as f:
+        rows = f.read().splitlines()
+    with open(ann, 'w') as f:
+        f.write('\n'.join([rows[0]] + [
+            f"{r.split(',')[0]},{min(max(int(r.split(',')[1]), 1), 5)}"
+            for r in rows[1:]]) + '\n')
+    assert run() == 1
     err = capsys.readouterr().err
     assert 'fit both label_base=0 and label_base=1' in err
     assert 'declare it' in err
