@@ -251,8 +251,8 @@ def load_config(args):
 
 
 def choose_label_base(cfg, declared):
-    """Set the label base the test annotation file fits (or check the
-    declared one); returns it (None: the dataset has no choice)."""
+    """The label base the test annotation file fits, or the declared one
+    checked against it (None: the dataset has no label base variable)."""
     from mmengine.registry import DefaultScope
 
     from s2d_mm.datasets.utils import AnnotationError, detect_label_base
@@ -278,10 +278,6 @@ def choose_label_base(cfg, declared):
         raise ReleaseEvalError(f'label base ({how}): {e}') from e
     except FileNotFoundError as e:
         raise ReleaseEvalError(str(e)) from e
-    cfg.label_base = base
-    for key in ('train_dataloader', 'test_dataloader'):
-        if cfg.get(key) is not None:
-            cfg[key].dataset.label_base = base
     return base
 
 
@@ -324,6 +320,9 @@ def run(args):
     args.out_dir = out_dir
     cfg = load_config(args)
     base = choose_label_base(cfg, args.label_base)
+    if base is not None and base != cfg.label_base:
+        args.label_base = str(base)
+        cfg = load_config(args)  # the variable reaches every dataset
     state_dict, meta = convert_release(path, cfg)
     check_architecture(state_dict, meta, cfg, path)
     os.makedirs(out_dir, exist_ok=True)
