@@ -12,3 +12,5 @@ train_dataloader = dict(dataset=dict(val_split=_base_.heldout_train_split))
 val_dataloader = dict(_base_.heldout_val_dataloader, _delete_=True)
 val_evaluator = dict(_base_.heldout_val_evaluator, _delete_=True)
 val_cfg = dict(_delete_=True, type='ValLoop')
+default_hooks = dict(
+    checkpoint=dict(save_best=['UAR', 'WAR'], rule='greater'))

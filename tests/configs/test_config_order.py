@@ -25,6 +25,7 @@ def test_heldout_is_the_paper_config_plus_a_validation_split(ds):
     assert paper['val_dataloader'] is None and paper['val_cfg'] is None
     assert paper['val_evaluator'] is None
     assert paper['train_dataloader']['dataset'].get('val_split') is None
+    assert paper['default_hooks']['checkpoint']['save_best'] is None
 
     split = heldout['train_dataloader']['dataset']['val_split']
     assert split == dict(ratio=0.1, seed=0, part='train')

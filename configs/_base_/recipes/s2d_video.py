@@ -8,9 +8,9 @@
 # experiments). An experiment adds a dataset base and what differs.
 #
 # Protocol: the paper's: train on the whole training split, report the
-# last epoch on the test split (no validation loop). The best-checkpoint
-# rule below applies only to the *_heldout experiments, which add a
-# validation loop on a held-out part of the training split.
+# last epoch on the test split (no validation loop). The *_heldout
+# experiments add a validation loop on a held-out part of the training
+# split and keep the best checkpoints.
 _base_ = [
     '../models/s2d_vit-base-p16.py',
     '../schedules/adamw_cosine_100e_warmup.py',
@@ -52,7 +52,7 @@ model = dict(
                      num_classes={{_base_.num_classes}})
             ])))
 
-# paper protocol: no validation loop (the schedule base defines one)
+# paper protocol: no validation loop (the schedule base defines one), no
+# best checkpoint: the last epoch is reported
 val_cfg = None
-default_hooks = dict(
-    checkpoint=dict(save_best=['UAR', 'WAR'], rule='greater'))
+default_hooks = dict(checkpoint=dict(save_best=None))
