@@ -1,6 +1,7 @@
 # Shared settings of the demo configs (synthetic data, tiny models). Sizes
 # are chosen so that `make demo` trains everything on a 2-core CPU in
 # minutes; the real recipes live in configs/s2d/.
+# Run on real data: never (synthetic data of demo/ only).
 data_root = 'work_dirs/demo/data/'
 classes = ('Happy', 'Sad', 'Neutral', 'Angry', 'Surprise', 'Disgust',
            'Fear')

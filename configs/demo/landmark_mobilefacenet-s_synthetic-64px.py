@@ -4,6 +4,9 @@
 # landmarks (300-W mark-up) are known exactly; tested on frames of the test
 # clips (other people). Same whole-frame input as S2D's
 # landmark branch: the box is the whole face crop.
+# Protocol: train on the training clips' frames, test on the test clips'
+# (other people). Run on real data: never; `make demo` runs it on the
+# synthetic data (README).
 #
 #   python demo/generate_data.py --out work_dirs/demo/data
 #   python demo/run_demo.py          (trains it as its first step)

@@ -3,6 +3,7 @@
 # at the apex of an expression: `static_train.txt`), with the demo landmark
 # network as the MCPs' second view. Its backbone initialises the video stage
 # (`s2d_video_vit-tiny_synthetic-dfew_8x64.py`).
+# Protocol: synthetic stills; run by `make demo` only (never on real data).
 _base_ = ['../_base_/models/vitmcp_vit-base-p16.py', './_demo_common.py']
 
 default_scope = 'mmpretrain'

@@ -6,6 +6,8 @@
 # ViT blocks stay frozen; prompters, TMAs, temporal embedding, final norm
 # and head train. `demo/run_demo.py` sets the image-stage checkpoint
 # (`model.backbone.init_cfg`).
+# Protocol: synthetic clips, held-out test clips of other people; run by
+# `make demo` only (never on real data).
 _base_ = [
     '../_base_/models/s2d_vit-base-p16.py', '../_base_/default_runtime.py',
     './_demo_common.py'

@@ -9,6 +9,10 @@
 # 0.1.
 # Checkpoints are selected on a held-out 10 % of the training split. This
 # is the image model the video configs start from (image_stage_ckpt).
+# Protocol: train on 90 % of the official training split (class-balanced
+# draws), keep the best held-out checkpoint, test on the official
+# validation set (AffectNet has no public test set).
+# Run on real data: not by this project (no dataset, no GPU here).
 _base_ = [
     '../_base_/models/vitmcp_vit-base-p16_mae-sfer.py',
     '../_base_/datasets/affectnet7_heldout.py',

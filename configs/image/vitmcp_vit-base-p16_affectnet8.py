@@ -5,6 +5,8 @@
 # Everything as the AffectNet-7 config (MAE-SFER recipe, class-balanced
 # sampling, held-out 10 % of the training split for checkpoint selection)
 # but with the eighth class, contempt, kept.
+# Protocol: as the AffectNet-7 config (test: official validation set).
+# Run on real data: not by this project (no dataset, no GPU here).
 _base_ = ['./vitmcp_vit-base-p16_affectnet7.py']
 
 num_classes = 8

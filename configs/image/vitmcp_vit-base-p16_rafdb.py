@@ -8,6 +8,9 @@
 # 0.1, mixup 0.8 / cutmix 1.0, RandAugment, random erasing 0.25, drop-path
 # 0.1.
 # Checkpoints are selected on a held-out 10 % of the training split.
+# Protocol: train on 90 % of the official training split, keep the best
+# held-out checkpoint, test on the official test split.
+# Run on real data: not by this project (no dataset, no GPU here).
 _base_ = [
     '../_base_/models/vitmcp_vit-base-p16_mae-sfer.py',
     '../_base_/datasets/rafdb_heldout.py',

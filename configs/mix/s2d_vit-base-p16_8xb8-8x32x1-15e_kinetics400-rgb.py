@@ -9,6 +9,9 @@
 #   feat_dim=768) and custom_hooks=[dict(type='SDLScheduleHook')]
 # to use it.
 # mmaction2-style name: s2d_vit-base-p16_8xb8-8x32x1-15e_kinetics400-rgb
+# Protocol: mmaction2's TimeSformer Kinetics-400 one (train list, per-epoch
+# validation on the val list, tested on it).
+# Run on real data: not by this project (no dataset, no GPU here).
 _base_ = [
     'mmaction::recognition/timesformer/'
     'timesformer_spaceOnly_8xb8-8x32x1-15e_kinetics400-rgb.py'

@@ -3,6 +3,8 @@
 # backbone is built as it is (its checkpoints load with the same keys) and
 # frozen; only the adapters (and the head) train. The adapters start at zero
 # output, so the model starts as the stock one.
+# Protocol: mmaction2's VideoMAE Kinetics-400 test config (val list).
+# Run on real data: not by this project (no dataset, no GPU here).
 _base_ = [
     'mmaction::recognition/videomae/'
     'vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400.py'

@@ -5,7 +5,7 @@ import os
 import os.path as osp
 import re
 from collections import defaultdict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from mmengine.logging import print_log
@@ -124,6 +124,37 @@ def check_label_base_consistency(labels: Sequence[int], num_classes: int,
             ann_file, None,
             f'no sample has label 0 although labels up to {num_classes - 1} '
             'occur: this looks like a 1-based file read with label_base=0')
+
+
+def detect_label_base(make_dataset: Callable[[int], object],
+                      ann_file: str) -> int:
+    """The label base (0 or 1) under which an annotation file loads.
+
+    ``make_dataset(base)`` builds the dataset with ``label_base=base``; the
+    dataset's own checks (:func:`check_label`,
+    :func:`check_label_base_consistency`) decide. Raises
+    :class:`AnnotationError` with the reason when neither base fits, or
+    when both do (no label 0 and no label ``num_classes`` in the file:
+    the base cannot be told from the labels and must be declared).
+    """
+    errors = {}
+    for base in (0, 1):
+        try:
+            make_dataset(base)
+        except AnnotationError as e:
+            errors[base] = e.reason if e.ann_file == ann_file else str(e)
+    fits = [base for base in (0, 1) if base not in errors]
+    if len(fits) == 1:
+        return fits[0]
+    if not fits:
+        raise AnnotationError(
+            ann_file, None, 'the labels fit neither label_base=0 '
+            f'({errors[0]}) nor label_base=1 ({errors[1]})')
+    raise AnnotationError(
+        ann_file, None, 'the labels fit both label_base=0 and label_base=1 '
+        '(neither label 0 nor the top class number occurs), so the base '
+        'cannot be told from the file: declare it (DFEW\'s own files count '
+        'from 1, the copies in the S2D release from 0)')
 
 
 def stratified_split(labels: Sequence[int], ratio: float,

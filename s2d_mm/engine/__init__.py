@@ -1,3 +1,4 @@
+from .config_variables import ConfigOverrideError, load_config  # noqa: F401
 from .hooks import (  # noqa: F401
     EpochSeedHook,
     FrozenBatchNormHook,
@@ -7,11 +8,10 @@ from .hooks import (  # noqa: F401
 )
 from .runner_utils import (  # noqa: F401
     adapt_to_machine,
-    apply_fold,
     build_runner,
+    check_clip_length,
     check_fold_options,
     init_cpu_distributed,
     load_experiment_config,
-    propagate_path_variables,
     resolve_config,
 )

@@ -7,54 +7,37 @@ import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-DATALOADER_KEYS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
-
-
-def _set_fold(node, fold) -> int:
-    """Set every ``fold`` key found in nested dicts/lists of ``node``."""
-    hits = 0
-    if isinstance(node, dict):
-        if 'fold' in node:
-            node['fold'] = fold
-            hits += 1
-        for value in node.values():
-            hits += _set_fold(value, fold)
-    elif isinstance(node, (list, tuple)):
-        for value in node:
-            hits += _set_fold(value, fold)
-    return hits
+from .config_variables import ConfigOverrideError, load_config
 
 
 def check_fold_options(cfg: Config, cfg_options: dict) -> None:
     """Refuse per-dataset fold overrides in configs that have the single
-    top-level ``fold`` switch (they would be overwritten by it)."""
+    top-level ``fold`` switch (one dataset on another fold than the rest
+    is never what a k-fold protocol wants)."""
     if cfg.get('fold', None) is None or not cfg_options:
         return
     nested = [k for k in cfg_options if k.endswith('.fold')]
     if nested and 'fold' not in cfg_options:
-        raise ValueError(
+        raise ConfigOverrideError(
             f'--cfg-options {", ".join(nested)}: this config has a top-level '
-            '`fold` that is copied into every dataset; set the fold with '
+            '`fold` used by every dataset; set the fold with '
             '--cfg-options fold=K')
 
 
-def apply_fold(cfg: Config) -> Config:
-    """Propagate the top-level ``fold`` variable to the datasets.
-
-    The DFEW and MAFW configs declare ``fold = 1`` at the top and pass
-    ``fold=fold`` to every dataset; mmengine resolves the variable when
-    the file is read, so ``--cfg-options fold=3`` alone would not reach the
-    datasets. This copies ``cfg.fold`` into every ``fold`` key under the
-    dataloaders (dataset wrappers included), which makes ``fold`` the single
-    switch. Configs without a top-level ``fold`` are returned unchanged.
-    """
-    if cfg.get('fold', None) is None:
-        return cfg
-    fold = cfg.fold
-    for key in DATALOADER_KEYS:
-        if cfg.get(key, None) is not None:
-            _set_fold(cfg[key], fold)
-    return cfg
+def check_clip_length(cfg: Config, cfg_options: Optional[dict]) -> None:
+    """Refuse an override that leaves the model's ``num_frames`` and the
+    pipelines' ``clip_len`` apart (the temporal embedding has one length;
+    the two variables live in sibling ``_base_`` files, which mmengine
+    does not let share a name)."""
+    if not cfg_options or not {'num_frames', 'clip_len'} & set(cfg_options):
+        return
+    if 'num_frames' in cfg and 'clip_len' in cfg and \
+            cfg.num_frames != cfg.clip_len:
+        raise ConfigOverrideError(
+            f'--cfg-options: num_frames={cfg.num_frames!r} (frames the model '
+            f'takes) differs from clip_len={cfg.clip_len!r} (frames the '
+            'pipelines sample); give both, e.g. --cfg-options '
+            f'num_frames={cfg.num_frames} clip_len={cfg.num_frames}')
 
 
 def adapt_to_machine(cfg: Config, launcher: str = 'none') -> Config:
@@ -125,53 +108,6 @@ def resolve_config(path: str) -> str:
         f'{REPO_ROOT!r})')
 
 
-def _replace_str(node, old: str, new: str) -> int:
-    hits = 0
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if isinstance(value, str) and value == old:
-                node[key] = new
-                hits += 1
-            else:
-                hits += _replace_str(value, old, new)
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            if isinstance(value, str) and value == old:
-                node[i] = new
-                hits += 1
-            else:
-                hits += _replace_str(value, old, new)
-    return hits
-
-
-def propagate_path_variables(cfg: Config, cfg_options: dict) -> Config:
-    """Let ``--cfg-options`` change top-level path variables everywhere.
-
-    Configs name their checkpoints once at the top (``image_stage_ckpt``,
-    ``landmark_ckpt``, ``vit_init_ckpt``) and use the variable further
-    down; mmengine substitutes the value when the file is read. For every
-    top-level string variable given in ``cfg_options``, this replaces the
-    variable's old value wherever it was used, so
-    ``--cfg-options image_stage_ckpt=PATH`` reaches
-    ``model.backbone.init_cfg.checkpoint``. Must be called before the
-    options are merged.
-    """
-    olds = {
-        key: cfg.get(key)
-        for key, value in (cfg_options or {}).items()
-        if '.' not in key and isinstance(value, str)
-        and isinstance(cfg.get(key, None), str)
-    }
-    cfg.merge_from_dict(cfg_options)
-    for key, old in olds.items():
-        new = cfg[key]
-        if new != old:
-            for name in list(cfg.keys()):
-                if name != key:
-                    _replace_str(cfg[name], old, new)
-    return cfg
-
-
 def load_experiment_config(config: str,
                            cfg_options: Optional[dict] = None,
                            launcher: str = 'none',
@@ -180,16 +116,16 @@ def load_experiment_config(config: str,
     see it.
 
     Resolves the path (current directory, then the repository), applies
-    ``--cfg-options`` (top-level path variables reach their uses, ``fold``
-    reaches every dataset), and sets the launcher and the work dir
+    ``--cfg-options`` (a top-level variable such as ``fold``,
+    ``label_base``, ``num_classes`` or a checkpoint path reaches every use,
+    :func:`~s2d_mm.engine.config_variables.load_config`; what cannot is
+    refused), and sets the launcher and the work dir
     (``--work-dir``, else the config's, else
     ``work_dirs/<config name>[/fold<k>]``).
     """
-    cfg = Config.fromfile(resolve_config(config))
-    if cfg_options is not None:
-        check_fold_options(cfg, cfg_options)
-        propagate_path_variables(cfg, cfg_options)
-    apply_fold(cfg)
+    cfg = load_config(resolve_config(config), cfg_options)
+    check_fold_options(cfg, cfg_options)
+    check_clip_length(cfg, cfg_options)
     cfg.launcher = launcher
     if work_dir is not None:
         cfg.work_dir = work_dir

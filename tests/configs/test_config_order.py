@@ -1,6 +1,6 @@
 """The experiment configs in their natural order: ``s2d_{ds}.py`` is the
 paper's protocol, ``s2d_{ds}_heldout.py`` inherits it and adds only the
-validation split (and the best-checkpoint rule that needs it)."""
+validation split and its loop."""
 import copy
 import os.path as osp
 
@@ -16,8 +16,10 @@ def _resolved(name):
 
 @pytest.mark.parametrize('ds', ['dfew', 'ferv39k', 'mafw'])
 def test_heldout_is_the_paper_config_plus_a_validation_split(ds):
-    with open(osp.join(REPO, 'configs', f's2d_{ds}_heldout.py')) as f:
-        assert f"_base_ = ['./s2d_{ds}.py']" in f.read()
+    long = 's2d_vit-base-p16_affectnet7-pre_2xb8-16x1x1-100e'
+    with open(osp.join(REPO, 'configs', 's2d',
+                       f'{long}-heldout_{ds}-rgb.py')) as f:
+        assert f"_base_ = ['./{long}_{ds}-rgb.py']" in f.read()
     paper, heldout = _resolved(f's2d_{ds}.py'), _resolved(f's2d_{ds}_heldout.py')
     # paper protocol: whole training split, no validation, last epoch
     assert paper['val_dataloader'] is None and paper['val_cfg'] is None

@@ -12,14 +12,17 @@ import os
 import os.path as osp
 
 import pytest
-from s2d_testing import fake_data, load_script, tiny_model_cfg
+from s2d_testing import fake_data, innermost_datasets, load_script, tiny_model_cfg
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
+# experiments under their full (mmaction2-style) names; configs/s2d_*.py
+# are short aliases of configs/s2d/*.py (test_aliases_resolve_to_their_long_names)
 EXPERIMENTS = sorted(
-    glob.glob(osp.join(REPO, 'configs', 's2d_*.py')) +
+    glob.glob(osp.join(REPO, 'configs', 's2d', '*.py')) +
     glob.glob(osp.join(REPO, 'configs', 'image', '*.py')) +
     glob.glob(osp.join(REPO, 'configs', 'mix', 's2d_*.py')))
+ALIASES = sorted(glob.glob(osp.join(REPO, 'configs', 's2d_*.py')))
 
 # every shipped experiment is run with the tests' tiny S2D in place of its
 # model's sizes (configs/_base_/models/s2d_tiny.py)
@@ -34,11 +37,37 @@ def _rel(path):
 
 def test_every_experiment_config_is_covered():
     names = {_rel(p) for p in EXPERIMENTS}
+    long = 'configs/s2d/s2d_vit-base-p16_affectnet7-pre_2xb8-16x1x1-100e'
     for ds in ('dfew', 'ferv39k', 'mafw'):
-        assert f'configs/s2d_{ds}.py' in names
-        assert f'configs/s2d_{ds}_os.py' in names
+        for variant in ('', '-heldout', '-os', '-release', '-release-os'):
+            assert f'{long}{variant}_{ds}-rgb.py' in names
+    assert len(names & {_rel(p) for p in glob.glob(
+        osp.join(REPO, 'configs', 's2d', '*.py'))}) == 15
     assert len([n for n in names if n.startswith('configs/image/')]) == 4
     assert any(n.startswith('configs/mix/') for n in names)
+
+
+def _alias_target(alias):
+    """The one ``_base_`` of a short alias file, and that it holds nothing
+    else than comments."""
+    with open(alias) as f:
+        code = [ln for ln in f.read().splitlines()
+                if ln.strip() and not ln.lstrip().startswith('#')]
+    assert len(code) == 1 and code[0].startswith("_base_ = ['./s2d/"), code
+    return osp.join(REPO, 'configs', code[0].split("'")[1])
+
+
+def test_aliases_resolve_to_their_long_names():
+    from mmengine.config import Config
+    assert len(ALIASES) == 15
+    targets = set()
+    for alias in ALIASES:
+        target = _alias_target(alias)
+        assert osp.isfile(target), target
+        targets.add(target)
+        assert Config.fromfile(alias).to_dict() == \
+            Config.fromfile(target).to_dict(), _rel(alias)
+    assert len(targets) == 15  # one alias per long name
 
 
 # ----------------------------------------------------------------- data
@@ -74,15 +103,6 @@ def _make_data(kind, root):
     return root
 
 
-def _datasets(node):
-    """Innermost dataset dicts of a dataloader's dataset (wrappers too)."""
-    if 'dataset' in node:
-        return _datasets(node['dataset'])
-    if 'datasets' in node:
-        return [d for sub in node['datasets'] for d in _datasets(sub)]
-    return [node]
-
-
 def _shrink_pipeline(pipeline):
     for t in pipeline:
         kind = t.get('type')
@@ -112,7 +132,7 @@ def _shrink_data(cfg, tmp_path):
         if loader is None:
             continue
         loader.update(batch_size=4, num_workers=0, persistent_workers=False)
-        for ds in _datasets(loader):
+        for ds in innermost_datasets(loader):
             kind = ds['type']
             if kind not in roots:
                 roots[kind] = _make_data(kind, str(tmp_path / kind))

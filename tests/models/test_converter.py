@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as PRETRAIN_MODELS
 from s2d_testing import load_script
+from s2d_testing.release_layout import to_release
 from safetensors.torch import save_file
 
 import s2d_mm  # noqa: F401
@@ -25,56 +26,6 @@ from s2d_mm.models.utils.convert import (
 D, DEPTH, HEADS, T, IMG, P, C_L, H, CLASSES = 32, 2, 2, 4, 32, 8, 16, 4, 5
 ARCH = dict(embed_dims=D, num_layers=DEPTH, num_heads=HEADS,
             feedforward_channels=2 * D)
-
-# s2d_mm name -> release name (inverse of the converter's rules), to make
-# release-layout state dicts from models of this project
-_TO_RELEASE = [
-    (r'^backbone\.patch_embed\.projection\.', 'patch_embed.proj.'),
-    (r'^backbone\.layers\.(\d+)\.ln1\.', r'blocks.\1.norm1.'),
-    (r'^backbone\.layers\.(\d+)\.ln2\.', r'blocks.\1.norm2.'),
-    (r'^backbone\.layers\.(\d+)\.attn\.', r'blocks.\1.attn.'),
-    (r'^backbone\.layers\.(\d+)\.ffn\.layers\.0\.0\.', r'blocks.\1.mlp.fc1.'),
-    (r'^backbone\.layers\.(\d+)\.ffn\.layers\.1\.', r'blocks.\1.mlp.fc2.'),
-    (r'^backbone\.ln1\.', 'ln_post.'),
-    (r'^backbone\.landmark_embed\.', 'patch_embed_prompt.proj.'),
-    (r'^backbone\.prompters\.(\d+)\.proj_image\.', r'prompt_blocks.\1.conv0_0.'),
-    (r'^backbone\.prompters\.(\d+)\.proj_landmark\.',
-     r'prompt_blocks.\1.conv0_1.'),
-    (r'^backbone\.prompters\.(\d+)\.proj_out\.', r'prompt_blocks.\1.conv1x1.'),
-    (r'^backbone\.prompters\.(\d+)\.fovea_scale$',
-     r'prompt_blocks.\1.fovea.smooth'),
-    (r'^backbone\.prompters\.(\d+)\.tma\.temporal\.fc_down\.',
-     r'prompt_blocks.\1.TMA.T_Adapter.D_fc1.'),
-    (r'^backbone\.prompters\.(\d+)\.tma\.temporal\.fc_up\.',
-     r'prompt_blocks.\1.TMA.T_Adapter.D_fc2.'),
-    (r'^backbone\.prompters\.(\d+)\.tma\.temporal\.attn\.',
-     r'prompt_blocks.\1.TMA.T_Adapter.attn.'),
-    (r'^backbone\.prompters\.(\d+)\.tma\.norm\.', r'prompt_blocks.\1.TMA.norm.'),
-    (r'^backbone\.prompters\.(\d+)\.tma\.spatial\.fc_down\.',
-     r'prompt_blocks.\1.TMA.S_Adapter.D_fc1.'),
-    (r'^backbone\.prompters\.(\d+)\.tma\.spatial\.fc_up\.',
-     r'prompt_blocks.\1.TMA.S_Adapter.D_fc2.'),
-    (r'^backbone\.', ''),
-    (r'^cls_head\.', 'head.'),
-]
-
-
-def to_release(sd):
-    out = {}
-    for k, v in sd.items():
-        if k.startswith('data_preprocessor'):
-            continue
-        new = k
-        for pat, rep in _TO_RELEASE:
-            if re.match(pat, k):
-                new = re.sub(pat, rep, k)
-                break
-        if re.search(r'(conv0_[01]|conv1x1|patch_embed_prompt\.proj)\.weight$',
-                     new):
-            v = v[:, :, None, None]  # release: 1x1 convolutions
-        out[new] = v.clone()
-    return out
-
 
 def video_model():
     cfg = dict(

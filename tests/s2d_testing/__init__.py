@@ -5,7 +5,8 @@
 from .tiny import make_tiny_s2d, tiny_landmark_net, tiny_model_cfg, tiny_s2d_config
 
 __all__ = [
-    'load_script', 'make_tiny_s2d', 'tiny_landmark_net', 'tiny_model_cfg', 'tiny_s2d_config'
+    'innermost_datasets', 'load_script', 'make_tiny_s2d', 'tiny_landmark_net',
+    'tiny_model_cfg', 'tiny_s2d_config'
 ]
 
 
@@ -21,3 +22,15 @@ def load_script(*parts):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def innermost_datasets(node):
+    """Innermost dataset dicts of a dataloader config (wrappers too:
+    ``dataset=``, ``datasets=[...]``); ``[]`` for ``None``."""
+    if node is None:
+        return []
+    if 'dataset' in node:
+        return innermost_datasets(node['dataset'])
+    if 'datasets' in node:
+        return [d for sub in node['datasets'] for d in innermost_datasets(sub)]
+    return [node]

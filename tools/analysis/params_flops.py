@@ -16,11 +16,12 @@ features are fed and the landmark network is not counted. Logic:
 """
 import argparse
 
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 from mmengine.registry import MODELS, init_default_scope
 
 import s2d_mm  # noqa: F401
+from s2d_mm.engine import load_config
 from s2d_mm.models.utils.complexity import count_flops, count_parameters, trainable_groups
 
 
@@ -49,9 +50,8 @@ def main(argv=None):
     args = parse_args(argv)
     # building logs every initialised tensor at INFO; keep the report short
     MMLogger.get_instance('params_flops', log_level='WARNING')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    # top-level variables (num_frames=8) reach every use
+    cfg = load_config(args.config, args.cfg_options)
     model = build(cfg)
     params = count_parameters(model)
     total, trainable = params['total'], params['trainable']

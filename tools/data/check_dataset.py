@@ -58,18 +58,15 @@ def _dataset_cfg(cfg, split, data_root=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    from mmengine.config import Config
     from mmengine.registry import DATASETS, DefaultScope
 
     import s2d_mm  # noqa: F401
     from s2d_mm.datasets.dataset_check import check_dataset, format_report
     from s2d_mm.datasets.utils import AnnotationError
 
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    from s2d_mm.engine import apply_fold
-    apply_fold(cfg)  # `--cfg-options fold=k` reaches every dataset
+    # `--cfg-options fold=k` (any top-level variable) reaches every dataset
+    from s2d_mm.engine import load_config
+    cfg = load_config(args.config, args.cfg_options)
     scope = cfg.get('default_scope') or _guess_scope(cfg)
 
     reports, status = {}, 0

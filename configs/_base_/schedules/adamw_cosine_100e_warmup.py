@@ -35,10 +35,12 @@ optim_wrapper = dict(
         }))
 
 param_scheduler = [
-    # The release warms up from exactly 0; LinearLR needs a factor > 0.
+    # The release warms up linearly from exactly 0 per iteration; LinearLR
+    # needs a factor > 0, and 1e-8 x lr is 0 to float32 precision at lr 2e-5
+    # (docs/released_code.md §7, item 28).
     dict(
         type='LinearLR',
-        start_factor=1e-3,
+        start_factor=1e-8,
         by_epoch=True,
         begin=0,
         end=warmup_epochs,

@@ -1,0 +1,11 @@
+# S2D on FERV39k, the released recipe (s2d_ferv39k_release.py) with oversampling:
+# the README's "w/ oversampling" result UAR / WAR 43.97 / 46.21 (official split;
+# docs/released_code.md §5). No released script enables oversampling
+# (docs/released_code.md §7, item 25): the release's --use_bds flag is
+# ClassBalancedSampler here. Short name: configs/s2d_ferv39k_release_os.py.
+# Run on real data: not by this project (no dataset, no GPU here); the
+# tests train it for a few steps on generated data with a tiny model.
+_base_ = ['./s2d_vit-base-p16_affectnet7-pre_2xb8-16x1x1-100e-release_ferv39k-rgb.py']
+
+train_dataloader = dict(
+    sampler=dict(_delete_=True, type='ClassBalancedSampler'))
