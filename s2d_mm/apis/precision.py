@@ -21,27 +21,33 @@ runs in ``model.inference_precision`` (a :class:`PrecisionChoice`):
   to ONNX (:mod:`s2d_mm.apis.onnx_model`) and run by ONNX Runtime; the
   data preprocessor, view averaging and the returned data samples are the
   PyTorch model's.
-- ``auto``: :func:`choose_auto`, rules read from the machine's ISA flags.
+- ``auto``: :func:`choose_auto`: the native modes measured on the model
+  (:mod:`s2d_mm.apis.auto_precision`: timed on a clip of the model's
+  shape, checked against fp32, the fastest that agrees, the decision
+  cached per device, model and torch version); the ISA rules below when
+  measuring is off (``measure=False``, ``S2D_AUTO_MEASURE=0``) or the model
+  is too small to matter.
 
-Rules of ``auto`` (measured with ``tools/analysis/benchmark.py``, section
-``precision``; figures and machine in the README): on CUDA, bf16 where the
-GPU has it natively, else fp32; on a CPU, int8 where fbgemm runs (AVX2 and
-the ``x86``/``fbgemm`` quantized engine): on the AVX-512 + AVX512_VNNI +
-AVX512_BF16 dev machine int8 was 2.6x fp32 and bf16 1.8x (CPU time, one
-thread), and AVX2-only CPUs have no native bf16; then bf16 where it is
-native; else fp32. A model under :data:`AUTO_MIN_LINEAR_MACS` Linear
-multiply-adds per clip stays fp32 whatever the CPU (there the conversions
-cost more than the narrow products save). ONNX Runtime is never picked: it
-needs an export first, and for ViT-B/16 it is no faster than PyTorch fp32
-(8.5 vs 8.5 s per clip, one thread); for tiny models it is faster
-(1.5-1.9x the reference) and worth choosing explicitly.
+Rules of ``auto`` without measuring (figures and machines in
+``docs/benchmark.md``): on CUDA, bf16 where the GPU has it natively, else
+fp32; on a CPU with AMX-BF16, bf16 (on a 2-vCPU Xeon bf16 was 3.0x fp32,
+int8 2.0x); else int8 where fbgemm runs (AVX2 and the ``x86``/``fbgemm``
+quantized engine: on the AVX-512 + AVX512_VNNI + AVX512_BF16 dev machine
+int8 was 2.6x fp32 and bf16 1.8x, CPU time, one thread; AVX2-only CPUs
+have no native bf16); then bf16 where it is native; else fp32. A model
+under :data:`AUTO_MIN_LINEAR_MACS` Linear multiply-adds per clip stays fp32
+whatever the CPU (there the conversions cost more than the narrow products
+save), and is not measured. ONNX Runtime is never picked: it needs an
+export first, and for ViT-B/16 it is no faster than PyTorch fp32 (8.5 vs
+8.5 s per clip, one thread); for tiny models it is faster (1.5-1.9x the
+reference) and worth choosing explicitly.
 """
 import copy
 import re
 import types
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -50,7 +56,8 @@ from s2d_mm.utils.machine import cpu_isa_flags
 
 __all__ = [
     'PRECISIONS', 'INT8_SKIP', 'PrecisionChoice', 'PrecisionNotSupportedError',
-    'native_bf16', 'int8_support', 'choose_auto', 'check_precision',
+    'native_bf16', 'int8_support', 'native_modes', 'choose_auto',
+    'check_precision',
     'linear_macs_estimate', 'AUTO_MIN_LINEAR_MACS',
     'apply_precision', 'quantize_linear_int8', 'autocast_bf16'
 ]
@@ -89,11 +96,22 @@ class PrecisionChoice:
         reason (str): why this mode (the rule ``auto`` applied, or
             ``'requested'``).
         detail (str): what was done (e.g. how many layers were quantized).
+        table (list[dict], optional): what ``auto`` measured, one row per
+            mode (:func:`~s2d_mm.apis.auto_precision.measure_modes`).
     """
     mode: str
     requested: str
     reason: str
     detail: str = ''
+    table: Optional[List[dict]] = None
+
+    def explain(self) -> str:
+        """What was picked and why, with the measured table if any."""
+        text = f'precision: {self}'
+        if self.table:
+            from .auto_precision import format_table
+            text += '\n' + format_table(self.table, self.mode)
+        return text
 
     def __str__(self) -> str:
         text = self.mode
@@ -157,22 +175,75 @@ def int8_support(device='cpu', flags=None) -> Tuple[bool, str]:
                   (' and '.join(vnni) if vnni else 'AVX2'))
 
 
+def native_modes(device='cpu', flags=None) -> List[str]:
+    """The modes ``device`` runs natively: fp32, then bf16 and int8 where
+    :func:`native_bf16` / :func:`int8_support` allow them. A mode the
+    device would only emulate is never among them."""
+    modes = ['fp32']
+    if native_bf16(device, flags)[0]:
+        modes.append('bf16')
+    if int8_support(device, flags)[0]:
+        modes.append('int8')
+    return modes
+
+
 def choose_auto(device='cpu', flags=None,
-                model: Optional[nn.Module] = None) -> PrecisionChoice:
-    """The precision ``auto`` picks on this machine (rules in the module
-    docstring) for ``model`` (optional: its size decides too); ``reason``
-    says which rule applied."""
+                model: Optional[nn.Module] = None,
+                measure: Optional[bool] = None) -> PrecisionChoice:
+    """The precision ``auto`` picks on this machine for ``model``.
+
+    With a model big enough to matter and measuring on (``measure`` None:
+    unless ``S2D_AUTO_MEASURE=0``), the native modes are measured on it or
+    the stored decision is read (:mod:`s2d_mm.apis.auto_precision`); the
+    choice then carries the measured ``table``. Otherwise the rules of the
+    module docstring decide. ``reason`` says which applied.
+    """
     device = _device(device)
-    if device.type == 'cuda':
-        ok, why = native_bf16(device)
-        return PrecisionChoice('bf16' if ok else 'fp32', 'auto', why)
     macs = linear_macs_estimate(model) if model is not None else None
     if macs is not None and macs < AUTO_MIN_LINEAR_MACS:
         return PrecisionChoice(
             'fp32', 'auto', f'a small model ({macs / 1e9:.2g} GMACs of '
             f'Linear layers per clip, under {AUTO_MIN_LINEAR_MACS / 1e9:g}): '
             'int8 / bf16 conversions would cost more than they save')
+    from . import auto_precision as AP
+    if model is not None and macs is not None and \
+            AP.measuring_enabled(measure):
+        return _measured_choice(model, device, flags)
+    return _rule_choice(device, flags)
+
+
+def _measured_choice(model, device, flags) -> PrecisionChoice:
+    from . import auto_precision as AP
     flags = cpu_isa_flags() if flags is None else flags
+    key = AP.cache_key(device, model, flags)
+    stored = AP.load_decision(key)
+    if stored is not None:
+        return PrecisionChoice(
+            stored['mode'], 'auto', 'measured on this device, model and '
+            f'torch version (stored in {AP.cache_dir()})',
+            table=stored['table'])
+    modes = native_modes(device, flags)
+    rows = AP.measure_modes(model, modes, device)
+    best = AP.pick_fastest(rows)
+    path = AP.store_decision(key, dict(mode=best['mode'], table=rows))
+    fp32 = rows[0]['seconds']
+    return PrecisionChoice(
+        best['mode'], 'auto', 'fastest of the native modes '
+        f'{"/".join(modes)} that agrees with fp32 on a clip of the model '
+        f'({fp32 / best["seconds"]:.2f}x fp32; stored in {path})',
+        table=rows)
+
+
+def _rule_choice(device, flags) -> PrecisionChoice:
+    """The ISA rules of the module docstring."""
+    if device.type == 'cuda':
+        ok, why = native_bf16(device)
+        return PrecisionChoice('bf16' if ok else 'fp32', 'auto', why)
+    flags = cpu_isa_flags() if flags is None else flags
+    if 'amx_bf16' in flags and native_bf16(device, flags)[0]:
+        return PrecisionChoice(
+            'bf16', 'auto', 'CPU has AMX-BF16 (bf16 matrix products run '
+            'faster than int8 ones there)')
     int8_ok, int8_why = int8_support(device, flags)
     if int8_ok:
         return PrecisionChoice('int8', 'auto', int8_why)
@@ -204,9 +275,11 @@ def linear_macs_estimate(model: nn.Module) -> Optional[float]:
 
 
 def check_precision(precision: str, device='cpu',
-                    model: Optional[nn.Module] = None) -> PrecisionChoice:
-    """Resolve ``precision`` for ``device``: ``auto`` -> a mode; a mode the
-    device does not run natively raises.
+                    model: Optional[nn.Module] = None,
+                    measure: Optional[bool] = None) -> PrecisionChoice:
+    """Resolve ``precision`` for ``device``: ``auto`` -> a mode (measured on
+    ``model`` unless ``measure`` is False, see :func:`choose_auto`); a mode
+    the device does not run natively raises.
 
     Raises:
         ValueError: unknown precision.
@@ -217,7 +290,7 @@ def check_precision(precision: str, device='cpu',
                          f'{precision!r}')
     device = _device(device)
     if precision == 'auto':
-        return choose_auto(device, model=model)
+        return choose_auto(device, model=model, measure=measure)
     if precision == 'bf16':
         ok, why = native_bf16(device)
         if not ok:
@@ -332,7 +405,8 @@ def apply_precision(model: nn.Module,
                     device=None,
                     onnx_file: Optional[str] = None,
                     int8_skip: Sequence[str] = INT8_SKIP,
-                    copy_model: bool = False) -> nn.Module:
+                    copy_model: bool = False,
+                    measure: Optional[bool] = None) -> nn.Module:
     """Prepare an S2D recognizer for inference in ``precision``.
 
     Args:
@@ -345,6 +419,9 @@ def apply_precision(model: nn.Module,
             same weights. None: exported now into a temporary file.
         int8_skip (Sequence[str]): for ``int8``: layers kept float32.
         copy_model (bool): prepare a deep copy and leave ``model`` alone.
+        measure (bool, optional): for ``auto``: measure the native modes
+            on the model (default: unless ``S2D_AUTO_MEASURE=0``); False:
+            the ISA rules.
 
     Returns:
         nn.Module: the prepared model (``model`` itself unless
@@ -358,7 +435,7 @@ def apply_precision(model: nn.Module,
         param = next(model.parameters(), None)
         device = param.device if param is not None else 'cpu'
     device = _device(device)
-    choice = check_precision(precision, device, model)
+    choice = check_precision(precision, device, model, measure)
     current = getattr(model, 'inference_precision', None)
     if current is not None:
         if current.mode == choice.mode:

@@ -77,8 +77,10 @@ def infer_setup(tmp_path_factory):
 def test_infer_auto_says_what_it_picked(infer_setup, capsys, monkeypatch):
     root, cfg, ckpt, frames = infer_setup
     monkeypatch.setattr(P, 'cpu_isa_flags', lambda: AVX2_ONLY)
-    # the rule for full-size models (the tiny one would stay fp32)
+    # the rule for full-size models (the tiny one would stay fp32), without
+    # measuring (tests/apis/test_precision.py checks the measured choice)
     monkeypatch.setattr(P, 'AUTO_MIN_LINEAR_MACS', 0)
+    monkeypatch.setenv('S2D_AUTO_MEASURE', '0')
     infer = load_tool('infer')
     out = root / 'auto.json'
     assert infer.main([cfg, ckpt, frames, '--no-detect', '--precision',

@@ -529,9 +529,10 @@ def to_markdown(res: dict) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    import s2d_mm  # noqa: F401  (registers the modules)
     from mmengine.logging import MMLogger
     from mmengine.registry import init_default_scope
+
+    import s2d_mm  # noqa: F401  (registers the modules)
     init_default_scope('mmaction')
     MMLogger.get_instance('s2d_gpu_check', log_level='WARNING')
     device = torch.device(args.device)
