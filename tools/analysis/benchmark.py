@@ -53,25 +53,16 @@ import time
 
 import torch
 
+# s2d_benchmark/ sits next to this file (the script's folder is on the
+# path); it takes the demo's face renderer (demo/, for the agreement clips,
+# the long video and the DFEW layout) from the clone (s2d_benchmark.clone)
+from s2d_benchmark import cpu_rate, e2e, forward, long_video, precision, training
+from s2d_benchmark.models import Bench, build_model, build_pair, load_setup, load_weights
+from s2d_benchmark.report import Report
+
+import s2d_mm  # noqa: F401
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-# Run from a clone: the agreement clips and the long video are drawn by
-# the demo's face renderer (demo/), the DFEW layout by the tests' fake
-# data (tests/s2d_testing/); s2d_benchmark/ sits next to this file.
-for _path in (REPO, osp.join(REPO, 'tests')):
-    if _path not in sys.path:
-        sys.path.append(_path)
-
-from s2d_benchmark import cpu_rate, e2e, forward, long_video, precision, training  # noqa: E402
-from s2d_benchmark.models import (  # noqa: E402
-    Bench,
-    build_model,
-    build_pair,
-    load_setup,
-    load_weights,
-)
-from s2d_benchmark.report import Report  # noqa: E402
-
-import s2d_mm  # noqa: E402,F401
 
 #: section name -> function of a Bench, in the order they run
 SECTIONS = {

@@ -192,16 +192,27 @@ class Bench:
 
     def fake_dfew(self) -> Dict[str, Any]:
         """A generated DFEW layout in ``workdir`` at the model's sizes
-        (made once; ``tests/s2d_testing/fake_data.py``)."""
+        (made once, by the demo's renderer: ``--train-per-class`` +
+        ``--test-per-class`` synthetic face clips a class, fold 1, 0-based
+        labels): ``train_ann``, ``test_ann`` (with ``{fold}``) and
+        ``frame_root``."""
         if self._dataset is None:
-            from s2d_testing.fake_data import make_fake_dfew
+            from .clone import import_demo
+            import_demo()
+            from demo.synthetic_dfew import generate_dataset
             a = self.args
-            self._dataset = make_fake_dfew(
-                osp.join(self.workdir, 'dfew'),
-                num_per_class=a.train_per_class,
+            root = osp.join(self.workdir, 'dfew')
+            per_class = a.train_per_class + a.test_per_class
+            generate_dataset(
+                root, clips_per_class=per_class,
                 num_frames=a.video_frames or self.setup['frames'],
-                size=self.setup['img'],
-                test_per_class=a.test_per_class)
+                img_size=self.setup['img'],
+                test_fraction=a.test_per_class / per_class, label_base=0,
+                stills_per_class=0, progress=False)
+            self._dataset = dict(
+                train_ann=osp.join(root, 'train_set_{fold}.csv'),
+                test_ann=osp.join(root, 'test_set_{fold}.csv'),
+                frame_root=root)
         return self._dataset
 
     def worker_command(self, *extra: str) -> List[str]:
