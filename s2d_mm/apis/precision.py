@@ -6,8 +6,11 @@ runs in ``model.inference_precision`` (a :class:`PrecisionChoice`):
 
 - ``fp32``: the model as built.
 - ``bf16``: the recognizer's backbone (landmark branch, ViT-MCP, TMAs)
-  runs under ``torch.autocast(dtype=torch.bfloat16)``; the head and
-  the scores stay float32. Only where bf16 is native: a CPU with
+  is converted to bf16 once (:func:`cast_bf16`: weights and activations
+  bf16 end to end, no cast around every layer as under autocast,
+  attention through SDPA's bf16 kernel, the landmark network's
+  convolutions channels-last); the head and the scores stay float32.
+  Only where bf16 is native: a CPU with
   AVX512_BF16 or AMX-BF16, or a GPU with bf16 support. Elsewhere the matrix
   products would be emulated and run slower than fp32, so it is refused
   (:class:`PrecisionNotSupportedError`).
@@ -59,7 +62,7 @@ __all__ = [
     'native_bf16', 'int8_support', 'native_modes', 'choose_auto',
     'check_precision',
     'linear_macs_estimate', 'AUTO_MIN_LINEAR_MACS',
-    'apply_precision', 'quantize_linear_int8', 'autocast_bf16'
+    'apply_precision', 'quantize_linear_int8', 'autocast_bf16', 'cast_bf16'
 ]
 
 PRECISIONS = ('auto', 'fp32', 'bf16', 'int8', 'onnx')
@@ -333,9 +336,52 @@ def _bf16_forward(self, *args, **kwargs):
 def autocast_bf16(module: nn.Module, device_type: str = 'cpu') -> nn.Module:
     """Make ``module`` (one instance; its class stays untouched) run its
     forward under bf16 autocast and return float32 tensors. Bound to the
-    instance, so ``copy.deepcopy`` of the model keeps working."""
+    instance, so ``copy.deepcopy`` of the model keeps working.
+
+    Autocast keeps float32 weights and casts them (and the activations)
+    around every Linear, attention and normalisation call; :func:`cast_bf16`
+    avoids those casts and is what ``apply_precision(.., 'bf16')`` uses.
+    """
     module.bf16_device_type = device_type
     module.forward = types.MethodType(_bf16_forward, module)
+    return module
+
+
+def _to_bf16(x):
+    if isinstance(x, torch.Tensor):
+        return x.to(torch.bfloat16) if x.is_floating_point() else x
+    if isinstance(x, (tuple, list)):
+        return type(x)(_to_bf16(o) for o in x)
+    if isinstance(x, dict):
+        return {k: _to_bf16(v) for k, v in x.items()}
+    return x
+
+
+def _cast_bf16_forward(self, *args, **kwargs):
+    """The module's class ``forward`` in bf16 (inputs cast once), float32
+    out."""
+    out = type(self).forward(self, *_to_bf16(args), **_to_bf16(kwargs))
+    return _to_float(out)
+
+
+def cast_bf16(module: nn.Module) -> nn.Module:
+    """Run ``module`` in bf16: parameters and buffers converted once,
+    floating inputs cast to bf16 on entry, float32 tensors out.
+
+    Compared with :func:`autocast_bf16`: no float32 -> bf16 copy of every
+    weight in every call and no float32 round trip around normalisations
+    and element-wise ops (under autocast those were a fifth of the bf16
+    forward's time, see ``docs/benchmark.md``); the matrix products,
+    attention (SDPA's bf16 kernel) and normalisations read bf16 directly
+    and accumulate in float32 inside the kernels. 4-D convolution weights
+    (the landmark network) are stored channels-last, the layout oneDNN's
+    bf16 convolutions run in. The instance is changed, its class is not.
+    """
+    module.to(torch.bfloat16)
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            m.to(memory_format=torch.channels_last)
+    module.forward = types.MethodType(_cast_bf16_forward, module)
     return module
 
 
@@ -449,8 +495,9 @@ def apply_precision(model: nn.Module,
     if choice.mode == 'bf16':
         # the backbone (landmark branch, ViT-MCP, TMAs): whoever calls it
         # (test_step, the timeline's windows) gets bf16
-        autocast_bf16(model.backbone, device.type)
-        choice.detail = 'backbone under bf16 autocast, head float32'
+        cast_bf16(model.backbone)
+        choice.detail = 'backbone in bf16 (weights and activations), head ' \
+            'float32'
     elif choice.mode == 'int8':
         names = quantize_linear_int8(model, skip=int8_skip)
         choice.detail = (f'{len(names)} Linear layers int8 (dynamic), '

@@ -102,6 +102,14 @@ def test_bf16_runs_the_backbone_in_bf16_and_scores_in_fp32(tiny):
     hook.remove()
     assert seen and all(d == torch.bfloat16 for d in seen)
     assert np.abs(p - p0).max() < 0.02
+    # weights converted once (no per-call casts), the head stays float32
+    assert {t.dtype for t in m.backbone.parameters()} == {torch.bfloat16}
+    assert {t.dtype for t in m.cls_head.parameters()} == {torch.float32}
+    convs = [c for c in m.backbone.landmark.modules()
+             if isinstance(c, nn.Conv2d)]
+    assert convs and all(c.weight.is_contiguous(
+        memory_format=torch.channels_last) for c in convs)
+    assert {t.dtype for t in model.backbone.parameters()} == {torch.float32}
     copy.deepcopy(m)  # the bound forward survives copying
 
 

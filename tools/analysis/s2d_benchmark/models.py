@@ -83,7 +83,8 @@ def _resize_pipeline(pipeline: List[dict], frames: int, img: int):
 
 
 def load_setup(config: Optional[str] = None, tiny: bool = False,
-               num_classes: Optional[int] = None) -> Dict[str, Any]:
+               num_classes: Optional[int] = None,
+               frames: Optional[int] = None) -> Dict[str, Any]:
     """Model dict, pipelines and sizes of a benchmark run.
 
     Args:
@@ -92,6 +93,8 @@ def load_setup(config: Optional[str] = None, tiny: bool = False,
         tiny (bool): without ``config``, the tiny model of
             :data:`TINY_CONFIG` with the default config's pipelines.
         num_classes (int, optional): overrides the head's (and SDL's).
+        frames (int, optional): overrides the clip length (model and
+            pipelines).
 
     Returns:
         dict: ``model`` (dict, no checkpoints), ``test_pipeline``,
@@ -108,6 +111,9 @@ def load_setup(config: Optional[str] = None, tiny: bool = False,
         head['num_classes'] = num_classes
         if head.get('loss_sdl'):
             head['loss_sdl']['num_classes'] = num_classes
+    resize = (tiny and config is None) or bool(frames)
+    if frames:
+        bb['num_frames'] = frames
     frames = bb.get('num_frames', 16)
     img = bb.get('img_size', 224)
     img = img if isinstance(img, int) else img[0]
@@ -121,7 +127,7 @@ def load_setup(config: Optional[str] = None, tiny: bool = False,
         if pipeline is None:
             raise ValueError(f'{config}: no {loader}.dataset.pipeline')
         setup[key] = (_resize_pipeline(pipeline, frames, img)
-                      if tiny and config is None else pipeline)
+                      if resize else pipeline)
     return setup
 
 
