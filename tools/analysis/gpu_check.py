@@ -78,6 +78,13 @@ def parse_args(argv=None):
                    help='untimed steps first (default 3; 1 with --tiny)')
     p.add_argument('--repeats', type=int, default=None,
                    help='timed steps per row (default 10; 2 with --tiny)')
+    p.add_argument('--dtypes', default='fp32,fp16,bf16',
+                   help='training / autocast dtypes of the rows')
+    p.add_argument('--checkpointing', choices=['both', 'off', 'on'],
+                   default='both', help='training rows with / without '
+                   'activation checkpointing')
+    p.add_argument('--no-reference', dest='reference', action='store_false',
+                   help='leave out the release-style reference rows')
     p.add_argument('--sections', default='train,infer,ddp',
                    help='comma-separated subset of train,infer,ddp')
     p.add_argument('--compile', dest='compile', action='store_true',
@@ -96,6 +103,10 @@ def parse_args(argv=None):
     if unknown:
         p.error(f'unknown sections {sorted(unknown)}; choose from '
                 'train, infer, ddp')
+    args.dtypes = args.dtypes.split(',')
+    if set(args.dtypes) - set(DTYPES) or 'fp32' not in args.dtypes:
+        p.error(f'--dtypes: a subset of {list(DTYPES)} with fp32, got '
+                f'{args.dtypes}')
     tiny = args.tiny
     for name, full, small in (('train_batch', 8, 2), ('infer_batch', 16, 2),
                               ('warmup', 3, 1), ('repeats', 10, 2)):
@@ -259,10 +270,13 @@ def bench_train(args, model_cfg, device, table):
     num_classes = model_cfg['cls_head']['num_classes']
     inputs = clip_batch(size, b, 1, device, seed=2)
     samples = make_samples(b, num_classes)
+    cps = dict(both=(False, True), off=(False, ), on=(True, ))
     variants = [(f'{mode}{" AMP" if mode != "fp32" else ""}'
                  f'{", checkpointing" if cp else ""}', mode, cp, False)
-                for mode in DTYPES for cp in (False, True)]
-    variants.append(('reference (release-style) fp32', 'fp32', False, True))
+                for mode in args.dtypes for cp in cps[args.checkpointing]]
+    if args.reference:
+        variants.append(('reference (release-style) fp32', 'fp32', False,
+                         True))
     for name, mode, cp, ref in variants:
         if table.expired():
             table.skip('train', name)
@@ -326,7 +340,8 @@ def bench_infer(args, model_cfg, device, table):
         except Exception as e:  # noqa: BLE001
             table.add('infer', name, note=f'failed: {_short(e)}')
 
-    for mode, dtype in DTYPES.items():
+    for mode in args.dtypes:
+        dtype = DTYPES[mode]
         if dtype is None:
             row('fp32', lambda: net(clips))
         else:
@@ -341,11 +356,12 @@ def bench_infer(args, model_cfg, device, table):
     except Exception as e:  # noqa: BLE001  (e.g. no native bf16 here)
         table.add('infer', 'bf16 apply_precision (s2d_mm)',
                   note=f'refused: {_short(e)}')
-    ref = build(model_cfg, device, reference=True).eval()
-    ref.load_state_dict(model.state_dict())
-    rnet = RecognizerLogits(ref).eval()
-    row('reference (release-style) fp32', lambda: rnet(clips))
-    ref = rnet = None
+    if args.reference:
+        ref = build(model_cfg, device, reference=True).eval()
+        ref.load_state_dict(model.state_dict())
+        rnet = RecognizerLogits(ref).eval()
+        row('reference (release-style) fp32', lambda: rnet(clips))
+        ref = rnet = None
     _onnx_rows(model, clips, device, row, table)
     # last: compiling the full model can take minutes
     if args.compile and table.expired(need=120.):
