@@ -13,11 +13,14 @@ difference to fp32. Modes the CPU only emulates are left out.
 GEMM rates (fp32 and bf16, the ViT-B MLP shape ``(T*197, 768) x (768,
 3072)`` and 2048^3, best of the two) are measured right before, and the
 forward's rate (2 x MACs per clip / time) is given as a share of them.
-Printed lines (read by scripts, formats in ``report.py``)::
+Printed lines (``<...>`` are figures)::
 
-    modes auto picked <mode>: <s> s/clip, <pct>% slower than the fastest agreeing native mode <mode> (<s> s/clip)
-    modes bf16 forward: <GFLOP/s> GFLOP/s, <pct>% of the bf16 GEMM rate <GFLOP/s> GFLOP/s (same run), max dprob <value>
+    modes auto picked <mode>: <s> s/clip, <pct>% slower than the fastest
+        agreeing native mode <mode> (<s> s/clip)
+    modes bf16 forward: <GFLOP/s> GFLOP/s, <pct>% of the bf16 GEMM rate
+        <GFLOP/s> GFLOP/s (same run), max dprob <value>
 
+(each on one line).
 ``--profile`` adds one ``torch.profiler`` run per bf16 path (self CPU time
 per op, top rows) after the timings.
 """
