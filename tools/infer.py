@@ -10,8 +10,9 @@ a folder of frame folders. Faces are found with OpenCV's Haar cascade and
 cropped with one box per clip; pass ``--no-detect`` for clips that are
 already face crops (as DFEW's). Every clip is sampled to the model's number
 of frames, spread evenly over the whole clip. ``--precision auto`` runs
-the fastest precision native to the machine (int8 on x86 CPUs; see
-``s2d_mm/apis/precision.py``) and prints what it picked; a precision the
+the fastest precision native to the machine (measured on the model once
+and remembered, see ``s2d_mm/apis/auto_precision.py``) and prints what it
+picked, with ``--explain`` the measured table; a precision the
 machine would only emulate is refused (exit status 2).
 
 Exit status: 0 when every clip got a prediction, 1 when a clip has no face
@@ -60,6 +61,8 @@ def build_parser():
                         help='inference precision: auto picks the fastest '
                         'native one for this machine (s2d_mm.apis.precision;'
                         ' bf16 only where native); default fp32')
+    parser.add_argument('--explain', action='store_true',
+                        help='print what --precision auto measured')
     parser.add_argument('--onnx-file', help='with --precision onnx: a model '
                         'exported by tools/deployment/export_onnx.py '
                         '(default: exported now)')
@@ -222,7 +225,8 @@ def main(argv=None):
         return 2
     precision = getattr(model, 'inference_precision', None)
     if precision is not None:
-        print(f'precision: {precision}')
+        print(precision.explain() if args.explain else
+              f'precision: {precision}')
     results, lines, problems = run_clips(model, args)
     print('\n'.join(lines))
     if args.out:

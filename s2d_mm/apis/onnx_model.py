@@ -199,7 +199,8 @@ def export_onnx(model: nn.Module,
 
 
 class OnnxRuntimeLogits:
-    """An exported S2D model in ONNX Runtime (CPU execution provider).
+    """An exported S2D model in ONNX Runtime (the CPU execution provider
+    unless ``providers`` says otherwise).
 
     ``session(clips)``: ``(N, 3, T, H, W)`` tensor or array -> ``(N, C)``
     float32 tensor.
@@ -208,9 +209,14 @@ class OnnxRuntimeLogits:
         path (str): the ``.onnx`` file.
         threads (int, optional): intra-op threads; default: torch's
             current thread count, so both runtimes use the same cores.
+        providers (Sequence[str], optional): ONNX Runtime execution
+            providers in order of preference, e.g.
+            ``['CUDAExecutionProvider']`` (needs ``onnxruntime-gpu``);
+            default ``['CPUExecutionProvider']``.
     """
 
-    def __init__(self, path: str, threads: Optional[int] = None):
+    def __init__(self, path: str, threads: Optional[int] = None,
+                 providers: Optional[Sequence[str]] = None):
         import onnxruntime as ort
         if not osp.isfile(path):
             raise FileNotFoundError(f'ONNX model not found: {path}')
@@ -220,7 +226,8 @@ class OnnxRuntimeLogits:
             ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.path = path
         self.session = ort.InferenceSession(
-            path, sess_options=opts, providers=['CPUExecutionProvider'])
+            path, sess_options=opts,
+            providers=list(providers or ['CPUExecutionProvider']))
         raw = self.session.get_modelmeta().custom_metadata_map
         self.metadata = {}
         for k, v in raw.items():

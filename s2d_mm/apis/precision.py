@@ -6,8 +6,11 @@ runs in ``model.inference_precision`` (a :class:`PrecisionChoice`):
 
 - ``fp32``: the model as built.
 - ``bf16``: the recognizer's backbone (landmark branch, ViT-MCP, TMAs)
-  runs under ``torch.autocast(dtype=torch.bfloat16)``; the head and
-  the scores stay float32. Only where bf16 is native: a CPU with
+  is converted to bf16 once (:func:`cast_bf16`: weights and activations
+  bf16 end to end, no cast around every layer as under autocast,
+  attention through SDPA's bf16 kernel, the landmark network's
+  convolutions channels-last); the head and the scores stay float32.
+  Only where bf16 is native: a CPU with
   AVX512_BF16 or AMX-BF16, or a GPU with bf16 support. Elsewhere the matrix
   products would be emulated and run slower than fp32, so it is refused
   (:class:`PrecisionNotSupportedError`).
@@ -21,27 +24,33 @@ runs in ``model.inference_precision`` (a :class:`PrecisionChoice`):
   to ONNX (:mod:`s2d_mm.apis.onnx_model`) and run by ONNX Runtime; the
   data preprocessor, view averaging and the returned data samples are the
   PyTorch model's.
-- ``auto``: :func:`choose_auto`, rules read from the machine's ISA flags.
+- ``auto``: :func:`choose_auto`: the native modes measured on the model
+  (:mod:`s2d_mm.apis.auto_precision`: timed on a clip of the model's
+  shape, checked against fp32, the fastest that agrees, the decision
+  cached per device, model and torch version); the ISA rules below when
+  measuring is off (``measure=False``, ``S2D_AUTO_MEASURE=0``) or the model
+  is too small to matter.
 
-Rules of ``auto`` (measured with ``tools/analysis/benchmark.py``, section
-``precision``; figures and machine in the README): on CUDA, bf16 where the
-GPU has it natively, else fp32; on a CPU, int8 where fbgemm runs (AVX2 and
-the ``x86``/``fbgemm`` quantized engine): on the AVX-512 + AVX512_VNNI +
-AVX512_BF16 dev machine int8 was 2.6x fp32 and bf16 1.8x (CPU time, one
-thread), and AVX2-only CPUs have no native bf16; then bf16 where it is
-native; else fp32. A model under :data:`AUTO_MIN_LINEAR_MACS` Linear
-multiply-adds per clip stays fp32 whatever the CPU (there the conversions
-cost more than the narrow products save). ONNX Runtime is never picked: it
-needs an export first, and for ViT-B/16 it is no faster than PyTorch fp32
-(8.5 vs 8.5 s per clip, one thread); for tiny models it is faster
-(1.5-1.9x the reference) and worth choosing explicitly.
+Rules of ``auto`` without measuring (figures and machines in
+``docs/benchmark.md``): on CUDA, bf16 where the GPU has it natively, else
+fp32; on a CPU with AMX-BF16, bf16 (on a 2-vCPU Xeon bf16 was 3.0x fp32,
+int8 2.0x); else int8 where fbgemm runs (AVX2 and the ``x86``/``fbgemm``
+quantized engine: on the AVX-512 + AVX512_VNNI + AVX512_BF16 dev machine
+int8 was 2.6x fp32 and bf16 1.8x, CPU time, one thread; AVX2-only CPUs
+have no native bf16); then bf16 where it is native; else fp32. A model
+under :data:`AUTO_MIN_LINEAR_MACS` Linear multiply-adds per clip stays fp32
+whatever the CPU (there the conversions cost more than the narrow products
+save), and is not measured. ONNX Runtime is never picked: it needs an
+export first, and for ViT-B/16 it is no faster than PyTorch fp32 (8.5 vs
+8.5 s per clip, one thread); for tiny models it is faster (1.5-1.9x the
+reference) and worth choosing explicitly.
 """
 import copy
 import re
 import types
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -50,9 +59,10 @@ from s2d_mm.utils.machine import cpu_isa_flags
 
 __all__ = [
     'PRECISIONS', 'INT8_SKIP', 'PrecisionChoice', 'PrecisionNotSupportedError',
-    'native_bf16', 'int8_support', 'choose_auto', 'check_precision',
+    'native_bf16', 'int8_support', 'native_modes', 'choose_auto',
+    'check_precision',
     'linear_macs_estimate', 'AUTO_MIN_LINEAR_MACS',
-    'apply_precision', 'quantize_linear_int8', 'autocast_bf16'
+    'apply_precision', 'quantize_linear_int8', 'autocast_bf16', 'cast_bf16'
 ]
 
 PRECISIONS = ('auto', 'fp32', 'bf16', 'int8', 'onnx')
@@ -89,11 +99,22 @@ class PrecisionChoice:
         reason (str): why this mode (the rule ``auto`` applied, or
             ``'requested'``).
         detail (str): what was done (e.g. how many layers were quantized).
+        table (list[dict], optional): what ``auto`` measured, one row per
+            mode (:func:`~s2d_mm.apis.auto_precision.measure_modes`).
     """
     mode: str
     requested: str
     reason: str
     detail: str = ''
+    table: Optional[List[dict]] = None
+
+    def explain(self) -> str:
+        """What was picked and why, with the measured table if any."""
+        text = f'precision: {self}'
+        if self.table:
+            from .auto_precision import format_table
+            text += '\n' + format_table(self.table, self.mode)
+        return text
 
     def __str__(self) -> str:
         text = self.mode
@@ -157,22 +178,75 @@ def int8_support(device='cpu', flags=None) -> Tuple[bool, str]:
                   (' and '.join(vnni) if vnni else 'AVX2'))
 
 
+def native_modes(device='cpu', flags=None) -> List[str]:
+    """The modes ``device`` runs natively: fp32, then bf16 and int8 where
+    :func:`native_bf16` / :func:`int8_support` allow them. A mode the
+    device would only emulate is never among them."""
+    modes = ['fp32']
+    if native_bf16(device, flags)[0]:
+        modes.append('bf16')
+    if int8_support(device, flags)[0]:
+        modes.append('int8')
+    return modes
+
+
 def choose_auto(device='cpu', flags=None,
-                model: Optional[nn.Module] = None) -> PrecisionChoice:
-    """The precision ``auto`` picks on this machine (rules in the module
-    docstring) for ``model`` (optional: its size decides too); ``reason``
-    says which rule applied."""
+                model: Optional[nn.Module] = None,
+                measure: Optional[bool] = None) -> PrecisionChoice:
+    """The precision ``auto`` picks on this machine for ``model``.
+
+    With a model big enough to matter and measuring on (``measure`` None:
+    unless ``S2D_AUTO_MEASURE=0``), the native modes are measured on it or
+    the stored decision is read (:mod:`s2d_mm.apis.auto_precision`); the
+    choice then carries the measured ``table``. Otherwise the rules of the
+    module docstring decide. ``reason`` says which applied.
+    """
     device = _device(device)
-    if device.type == 'cuda':
-        ok, why = native_bf16(device)
-        return PrecisionChoice('bf16' if ok else 'fp32', 'auto', why)
     macs = linear_macs_estimate(model) if model is not None else None
     if macs is not None and macs < AUTO_MIN_LINEAR_MACS:
         return PrecisionChoice(
             'fp32', 'auto', f'a small model ({macs / 1e9:.2g} GMACs of '
             f'Linear layers per clip, under {AUTO_MIN_LINEAR_MACS / 1e9:g}): '
             'int8 / bf16 conversions would cost more than they save')
+    from . import auto_precision as AP
+    if model is not None and macs is not None and \
+            AP.measuring_enabled(measure):
+        return _measured_choice(model, device, flags)
+    return _rule_choice(device, flags)
+
+
+def _measured_choice(model, device, flags) -> PrecisionChoice:
+    from . import auto_precision as AP
     flags = cpu_isa_flags() if flags is None else flags
+    key = AP.cache_key(device, model, flags)
+    stored = AP.load_decision(key)
+    if stored is not None:
+        return PrecisionChoice(
+            stored['mode'], 'auto', 'measured on this device, model and '
+            f'torch version (stored in {AP.cache_dir()})',
+            table=stored['table'])
+    modes = native_modes(device, flags)
+    rows = AP.measure_modes(model, modes, device)
+    best = AP.pick_fastest(rows)
+    path = AP.store_decision(key, dict(mode=best['mode'], table=rows))
+    fp32 = rows[0]['seconds']
+    return PrecisionChoice(
+        best['mode'], 'auto', 'fastest of the native modes '
+        f'{"/".join(modes)} that agrees with fp32 on a clip of the model '
+        f'({fp32 / best["seconds"]:.2f}x fp32; stored in {path})',
+        table=rows)
+
+
+def _rule_choice(device, flags) -> PrecisionChoice:
+    """The ISA rules of the module docstring."""
+    if device.type == 'cuda':
+        ok, why = native_bf16(device)
+        return PrecisionChoice('bf16' if ok else 'fp32', 'auto', why)
+    flags = cpu_isa_flags() if flags is None else flags
+    if 'amx_bf16' in flags and native_bf16(device, flags)[0]:
+        return PrecisionChoice(
+            'bf16', 'auto', 'CPU has AMX-BF16 (bf16 matrix products run '
+            'faster than int8 ones there)')
     int8_ok, int8_why = int8_support(device, flags)
     if int8_ok:
         return PrecisionChoice('int8', 'auto', int8_why)
@@ -204,9 +278,11 @@ def linear_macs_estimate(model: nn.Module) -> Optional[float]:
 
 
 def check_precision(precision: str, device='cpu',
-                    model: Optional[nn.Module] = None) -> PrecisionChoice:
-    """Resolve ``precision`` for ``device``: ``auto`` -> a mode; a mode the
-    device does not run natively raises.
+                    model: Optional[nn.Module] = None,
+                    measure: Optional[bool] = None) -> PrecisionChoice:
+    """Resolve ``precision`` for ``device``: ``auto`` -> a mode (measured on
+    ``model`` unless ``measure`` is False, see :func:`choose_auto`); a mode
+    the device does not run natively raises.
 
     Raises:
         ValueError: unknown precision.
@@ -217,7 +293,7 @@ def check_precision(precision: str, device='cpu',
                          f'{precision!r}')
     device = _device(device)
     if precision == 'auto':
-        return choose_auto(device, model=model)
+        return choose_auto(device, model=model, measure=measure)
     if precision == 'bf16':
         ok, why = native_bf16(device)
         if not ok:
@@ -260,9 +336,52 @@ def _bf16_forward(self, *args, **kwargs):
 def autocast_bf16(module: nn.Module, device_type: str = 'cpu') -> nn.Module:
     """Make ``module`` (one instance; its class stays untouched) run its
     forward under bf16 autocast and return float32 tensors. Bound to the
-    instance, so ``copy.deepcopy`` of the model keeps working."""
+    instance, so ``copy.deepcopy`` of the model keeps working.
+
+    Autocast keeps float32 weights and casts them (and the activations)
+    around every Linear, attention and normalisation call; :func:`cast_bf16`
+    avoids those casts and is what ``apply_precision(.., 'bf16')`` uses.
+    """
     module.bf16_device_type = device_type
     module.forward = types.MethodType(_bf16_forward, module)
+    return module
+
+
+def _to_bf16(x):
+    if isinstance(x, torch.Tensor):
+        return x.to(torch.bfloat16) if x.is_floating_point() else x
+    if isinstance(x, (tuple, list)):
+        return type(x)(_to_bf16(o) for o in x)
+    if isinstance(x, dict):
+        return {k: _to_bf16(v) for k, v in x.items()}
+    return x
+
+
+def _cast_bf16_forward(self, *args, **kwargs):
+    """The module's class ``forward`` in bf16 (inputs cast once), float32
+    out."""
+    out = type(self).forward(self, *_to_bf16(args), **_to_bf16(kwargs))
+    return _to_float(out)
+
+
+def cast_bf16(module: nn.Module) -> nn.Module:
+    """Run ``module`` in bf16: parameters and buffers converted once,
+    floating inputs cast to bf16 on entry, float32 tensors out.
+
+    Compared with :func:`autocast_bf16`: no float32 -> bf16 copy of every
+    weight in every call and no float32 round trip around normalisations
+    and element-wise ops (under autocast those were a fifth of the bf16
+    forward's time, see ``docs/benchmark.md``); the matrix products,
+    attention (SDPA's bf16 kernel) and normalisations read bf16 directly
+    and accumulate in float32 inside the kernels. 4-D convolution weights
+    (the landmark network) are stored channels-last, the layout oneDNN's
+    bf16 convolutions run in. The instance is changed, its class is not.
+    """
+    module.to(torch.bfloat16)
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            m.to(memory_format=torch.channels_last)
+    module.forward = types.MethodType(_cast_bf16_forward, module)
     return module
 
 
@@ -332,7 +451,8 @@ def apply_precision(model: nn.Module,
                     device=None,
                     onnx_file: Optional[str] = None,
                     int8_skip: Sequence[str] = INT8_SKIP,
-                    copy_model: bool = False) -> nn.Module:
+                    copy_model: bool = False,
+                    measure: Optional[bool] = None) -> nn.Module:
     """Prepare an S2D recognizer for inference in ``precision``.
 
     Args:
@@ -345,6 +465,9 @@ def apply_precision(model: nn.Module,
             same weights. None: exported now into a temporary file.
         int8_skip (Sequence[str]): for ``int8``: layers kept float32.
         copy_model (bool): prepare a deep copy and leave ``model`` alone.
+        measure (bool, optional): for ``auto``: measure the native modes
+            on the model (default: unless ``S2D_AUTO_MEASURE=0``); False:
+            the ISA rules.
 
     Returns:
         nn.Module: the prepared model (``model`` itself unless
@@ -358,7 +481,7 @@ def apply_precision(model: nn.Module,
         param = next(model.parameters(), None)
         device = param.device if param is not None else 'cpu'
     device = _device(device)
-    choice = check_precision(precision, device, model)
+    choice = check_precision(precision, device, model, measure)
     current = getattr(model, 'inference_precision', None)
     if current is not None:
         if current.mode == choice.mode:
@@ -372,8 +495,9 @@ def apply_precision(model: nn.Module,
     if choice.mode == 'bf16':
         # the backbone (landmark branch, ViT-MCP, TMAs): whoever calls it
         # (test_step, the timeline's windows) gets bf16
-        autocast_bf16(model.backbone, device.type)
-        choice.detail = 'backbone under bf16 autocast, head float32'
+        cast_bf16(model.backbone)
+        choice.detail = 'backbone in bf16 (weights and activations), head ' \
+            'float32'
     elif choice.mode == 'int8':
         names = quantize_linear_int8(model, skip=int8_skip)
         choice.detail = (f'{len(names)} Linear layers int8 (dynamic), '

@@ -6,6 +6,7 @@ from .hooks import (  # noqa: F401
     StrictLoadHook,
     find_sdl_modules,
 )
+from .optim_wrappers import CPUAmpOptimWrapper  # noqa: F401
 from .runner_utils import (  # noqa: F401
     adapt_to_machine,
     build_runner,

@@ -1,6 +1,5 @@
 """Config adjustments shared by ``tools/train.py`` and ``tools/test.py``."""
 import os
-import warnings
 from typing import Optional
 
 import torch
@@ -43,21 +42,16 @@ def check_clip_length(cfg: Config, cfg_options: Optional[dict]) -> None:
 def adapt_to_machine(cfg: Config, launcher: str = 'none') -> Config:
     """Make a GPU config runnable where there is no GPU.
 
-    - ``AmpOptimWrapper`` needs a GPU in mmengine: fall back to float32
-      ``OptimWrapper`` with a warning.
+    - ``AmpOptimWrapper`` needs a GPU in mmengine: on a CPU with native
+      bf16 it becomes ``CPUAmpOptimWrapper`` (bf16 autocast), elsewhere the
+      float32 ``OptimWrapper`` with a warning (``optim_wrappers``).
     - CPU distributed training uses the gloo backend and an unpinned DDP
       wrapper (``device_ids=None``).
     """
     if torch.cuda.is_available():
         return cfg
-    optim_wrapper = cfg.get('optim_wrapper', None)
-    if optim_wrapper is not None and \
-            optim_wrapper.get('type') == 'AmpOptimWrapper':
-        warnings.warn('AmpOptimWrapper needs a GPU and none is available: '
-                      'training in float32 with OptimWrapper instead.')
-        optim_wrapper['type'] = 'OptimWrapper'
-        optim_wrapper.pop('dtype', None)
-        optim_wrapper.pop('loss_scale', None)
+    from .optim_wrappers import warn_amp_on_cpu
+    warn_amp_on_cpu(cfg)  # bf16 autocast where native, else float32
     if launcher != 'none':
         cfg.setdefault('env_cfg', dict())
         cfg.env_cfg.setdefault('dist_cfg', dict())

@@ -10,6 +10,7 @@ import torch.nn as nn
 from s2d_testing.tiny import make_tiny_s2d
 
 from demo import DFEW_CLASSES, render_clip
+from s2d_mm.apis import auto_precision as AP
 from s2d_mm.apis import inference_video, init_model
 from s2d_mm.apis import precision as P
 
@@ -51,6 +52,17 @@ def with_flags(monkeypatch, flags):
     monkeypatch.setattr(P, 'cpu_isa_flags', lambda: flags)
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(monkeypatch, tmp_path):
+    # auto's decisions go to a folder of the test, never the user's cache
+    monkeypatch.setenv('S2D_CACHE_DIR', str(tmp_path / 'cache'))
+
+
+@pytest.fixture
+def rules_only(monkeypatch):
+    monkeypatch.setenv('S2D_AUTO_MEASURE', '0')
+
+
 # ------------------------------------------------------------------- bf16
 def test_bf16_refused_without_native_support(monkeypatch, tiny):
     cfg, ckpt, model = tiny
@@ -90,12 +102,21 @@ def test_bf16_runs_the_backbone_in_bf16_and_scores_in_fp32(tiny):
     hook.remove()
     assert seen and all(d == torch.bfloat16 for d in seen)
     assert np.abs(p - p0).max() < 0.02
+    # weights converted once (no per-call casts), the head stays float32
+    assert {t.dtype for t in m.backbone.parameters()} == {torch.bfloat16}
+    assert {t.dtype for t in m.cls_head.parameters()} == {torch.float32}
+    convs = [c for c in m.backbone.landmark.modules()
+             if isinstance(c, nn.Conv2d)]
+    assert convs and all(c.weight.is_contiguous(
+        memory_format=torch.channels_last) for c in convs)
+    assert {t.dtype for t in model.backbone.parameters()} == {torch.float32}
     copy.deepcopy(m)  # the bound forward survives copying
 
 
 # ------------------------------------------------------------------- auto
 @pytest.mark.parametrize('flags,mode,words', [
     (AVX512_VNNI_BF16, 'int8', 'AVX512_VNNI'),
+    (AVX512_VNNI_BF16 | {'amx_tile', 'amx_bf16'}, 'bf16', 'AMX-BF16'),
     (AVX2_ONLY, 'int8', 'AVX2'),
     (NO_AVX2 | {'avx512_bf16'}, 'bf16', 'AVX512_BF16'),
     (NO_AVX2, 'fp32', 'no int8'),
@@ -130,7 +151,7 @@ def test_linear_macs_estimate_counts_every_token(tiny):
     assert P.linear_macs_estimate(model) == per_token * tokens
 
 
-def test_auto_on_a_model(monkeypatch, tiny):
+def test_auto_on_a_model(monkeypatch, tiny, rules_only):
     _, _, model = tiny
     with_flags(monkeypatch, AVX2_ONLY)
     monkeypatch.setattr(P, 'AUTO_MIN_LINEAR_MACS', 0)
@@ -140,6 +161,132 @@ def test_auto_on_a_model(monkeypatch, tiny):
     assert 'Linear layers int8' in m.inference_precision.detail
     res = inference_video(m, clips(1)[0], detect=False)
     assert res['precision'] == 'int8'
+
+
+class FakeTimer:
+    """``timer(mode, fn)`` of the measurement: runs ``fn`` and says the
+    seconds given for the mode; records which modes it timed."""
+
+    def __init__(self, seconds):
+        self.seconds, self.calls = seconds, []
+
+    def __call__(self, mode, fn):
+        fn()
+        self.calls.append(mode)
+        return self.seconds[mode]
+
+
+@pytest.fixture
+def measured(monkeypatch, tiny):
+    """The tiny model counted as big enough to measure, and a fake clock."""
+    monkeypatch.setattr(P, 'AUTO_MIN_LINEAR_MACS', 0)
+
+    def use(seconds):
+        timer = FakeTimer(seconds)
+        monkeypatch.setattr(AP, '_wall_time', timer)
+        return timer
+    return tiny[2], use
+
+
+@pytest.mark.parametrize('seconds,mode', [
+    (dict(fp32=1.0, bf16=0.3, int8=0.5), 'bf16'),
+    (dict(fp32=1.0, bf16=0.6, int8=0.5), 'int8'),
+    (dict(fp32=0.4, bf16=0.6, int8=0.5), 'fp32'),
+])
+def test_auto_picks_the_fastest_measured_mode(monkeypatch, measured,
+                                              seconds, mode):
+    model, use = measured
+    with_flags(monkeypatch, AVX512_VNNI_BF16)
+    timer = use(seconds)
+    m = P.apply_precision(model, 'auto', copy_model=True)
+    choice = m.inference_precision
+    assert (choice.mode, choice.requested) == (mode, 'auto')
+    assert 'fastest of the native modes fp32/bf16/int8' in choice.reason
+    # one untimed run each, then 3 timed runs, modes interleaved
+    assert timer.calls == ['fp32', 'bf16', 'int8'] * 3
+    rows = {r['mode']: r for r in choice.table}
+    assert rows[mode]['seconds'] == seconds[mode]
+    assert all(r['agrees'] for r in rows.values())
+    assert rows['fp32']['max_dprob'] == 0
+    text = choice.explain()
+    assert f'{mode:6s} {seconds[mode]:7.3f}' in text
+    assert text.splitlines()[-3:][[r['mode'] for r in choice.table]
+                                  .index(mode)].endswith('<- picked')
+
+
+def test_auto_never_picks_a_mode_that_disagrees(monkeypatch, measured):
+    model, use = measured
+    with_flags(monkeypatch, AVX512_VNNI_BF16)
+    use(dict(fp32=1.0, bf16=0.3, int8=0.5))
+    # no difference allowed: the narrow modes disagree, fp32 stays
+    monkeypatch.setattr(AP, 'AGREEMENT_MAX_DPROB', 0.0)
+    choice = P.choose_auto('cpu', model=model)
+    assert choice.mode == 'fp32'
+    assert [r['agrees'] for r in choice.table] == [True, False, False]
+
+
+def test_auto_never_measures_an_emulated_mode(monkeypatch, measured):
+    model, use = measured
+    with_flags(monkeypatch, AVX2_ONLY)  # bf16 would be emulated
+    assert P.native_modes('cpu') == ['fp32', 'int8']
+    timer = use(dict(fp32=1.0, bf16=0.01, int8=0.5))
+    choice = P.choose_auto('cpu', model=model)
+    assert choice.mode == 'int8'
+    assert 'bf16' not in timer.calls
+    with_flags(monkeypatch, NO_AVX2)
+    assert P.native_modes('cpu') == ['fp32']
+
+
+def test_auto_decision_is_cached_per_device_model_and_torch(
+        monkeypatch, measured, tmp_path):
+    model, use = measured
+    with_flags(monkeypatch, AVX512_VNNI_BF16)
+    timer = use(dict(fp32=1.0, bf16=0.3, int8=0.5))
+    first = P.choose_auto('cpu', model=model)
+    assert len(timer.calls) == 9
+    assert (tmp_path / 'cache' / 'auto_precision.json').is_file()
+    # the same device, model and torch: read back, nothing measured
+    timer = use(dict(fp32=1.0, bf16=0.9, int8=0.5))
+    again = P.choose_auto('cpu', model=model)
+    assert timer.calls == []
+    assert again.mode == first.mode == 'bf16'
+    assert 'stored in' in again.reason and again.table == first.table
+    # another CPU kind, another model, another torch: measured again
+    with_flags(monkeypatch, AVX512_VNNI_BF16 | {'amx_tile', 'amx_bf16'})
+    assert P.choose_auto('cpu', model=model).mode == 'int8'
+    assert len(timer.calls) == 9
+    with_flags(monkeypatch, AVX512_VNNI_BF16)
+    other = copy.deepcopy(model)
+    other.cls_head.fc_cls = nn.Linear(other.cls_head.fc_cls.in_features, 5)
+    assert AP.model_signature(other) != AP.model_signature(model)
+    timer = use(dict(fp32=1.0, bf16=0.9, int8=0.5))
+    assert P.choose_auto('cpu', model=other).mode == 'int8'
+    assert len(timer.calls) == 9
+    monkeypatch.setattr(torch, '__version__', '0.0.0-other')
+    timer = use(dict(fp32=0.5, bf16=0.9, int8=0.6))
+    assert P.choose_auto('cpu', model=model).mode == 'fp32'
+    assert len(timer.calls) == 9
+    # the weights' values do not change the key
+    same_shape = copy.deepcopy(model)
+    with torch.no_grad():
+        next(same_shape.parameters()).add_(1.0)
+    assert AP.model_signature(same_shape) == AP.model_signature(model)
+
+
+@pytest.mark.parametrize('how', ['env', 'argument'])
+def test_auto_measuring_off_falls_back_to_the_rules(monkeypatch, measured,
+                                                    how):
+    model, use = measured
+    with_flags(monkeypatch, AVX512_VNNI_BF16)
+    timer = use(dict(fp32=1.0, bf16=0.3, int8=0.5))
+    if how == 'env':
+        monkeypatch.setenv('S2D_AUTO_MEASURE', '0')
+        choice = P.choose_auto('cpu', model=model)
+    else:
+        choice = P.choose_auto('cpu', model=model, measure=False)
+    assert choice.mode == 'int8' and choice.table is None
+    assert 'AVX512_VNNI' in choice.reason
+    assert timer.calls == []
 
 
 def test_int8_refused_off_x86_engine(monkeypatch):

@@ -232,3 +232,35 @@ def test_long_video_section(bench, capsys):
     lv = parse_lines(capsys.readouterr().out)['long_video']
     assert lv['minutes'] == 0.04 and lv['fps'] == 25
     assert lv['peak_rss_mib'] == round(run['peak_rss_mib'])
+
+
+# ------------------------------------------------------------------ modes
+def test_modes_section_times_every_native_mode_and_auto(bench, monkeypatch,
+                                                        capsys):
+    from s2d_benchmark import modes
+
+    from s2d_mm.apis import auto_precision as AP
+    from s2d_mm.apis import precision as P
+    # the tiny model counted as big enough for auto to measure
+    monkeypatch.setattr(P, 'AUTO_MIN_LINEAR_MACS', 0)
+    modes.bench_modes(bench)
+    out = bench.res['modes']
+    native = P.native_modes('cpu')
+    expected = set(native) | {'auto'} | (
+        {'bf16-autocast'} if 'bf16' in native else set())
+    assert set(out['modes']) == expected
+    assert out['auto_pick'] in native
+    # auto's own table covers exactly the native modes (emulated ones never)
+    assert [r['mode'] for r in out['auto_table']] == native
+    assert out['modes']['fp32']['max_dprob'] == 0
+    for k, m in out['modes'].items():
+        assert m['max_dprob'] <= AP.AGREEMENT_MAX_DPROB
+        assert m['gflops'] == pytest.approx(2 * out['macs'] / m['seconds']
+                                            / 1e9)
+    printed = capsys.readouterr().out
+    assert re.search(r'modes auto picked (fp32|bf16|int8): [\d.]+ s/clip, '
+                     r'-?[\d.]+% slower than the fastest agreeing native '
+                     r'mode (fp32|bf16|int8)', printed)
+    if 'bf16' in native:
+        assert re.search(r'modes bf16 forward: \d+ GFLOP/s, \d+% of the bf16 '
+                         r'GEMM rate \d+ GFLOP/s \(same run\)', printed)

@@ -4,7 +4,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from s2d_benchmark.timing import (
-    PeakMemory,
     TimingStats,
     cpu_peak_rss_supported,
     format_bytes,

@@ -77,8 +77,10 @@ def infer_setup(tmp_path_factory):
 def test_infer_auto_says_what_it_picked(infer_setup, capsys, monkeypatch):
     root, cfg, ckpt, frames = infer_setup
     monkeypatch.setattr(P, 'cpu_isa_flags', lambda: AVX2_ONLY)
-    # the rule for full-size models (the tiny one would stay fp32)
+    # the rule for full-size models (the tiny one would stay fp32), without
+    # measuring (tests/apis/test_precision.py checks the measured choice)
     monkeypatch.setattr(P, 'AUTO_MIN_LINEAR_MACS', 0)
+    monkeypatch.setenv('S2D_AUTO_MEASURE', '0')
     infer = load_tool('infer')
     out = root / 'auto.json'
     assert infer.main([cfg, ckpt, frames, '--no-detect', '--precision',
@@ -88,6 +90,26 @@ def test_infer_auto_says_what_it_picked(infer_setup, capsys, monkeypatch):
         in printed
     import json
     assert json.load(open(out))['precision'].startswith('int8')
+
+
+def test_infer_auto_explain_prints_the_measured_table(
+        infer_setup, capsys, monkeypatch, tmp_path):
+    root, cfg, ckpt, frames = infer_setup
+    monkeypatch.setattr(P, 'cpu_isa_flags', lambda: AVX2_ONLY)
+    monkeypatch.setattr(P, 'AUTO_MIN_LINEAR_MACS', 0)
+    monkeypatch.setenv('S2D_CACHE_DIR', str(tmp_path / 'cache'))
+    monkeypatch.delenv('S2D_AUTO_MEASURE', raising=False)
+    infer = load_tool('infer')
+    assert infer.main([cfg, ckpt, frames, '--no-detect', '--precision',
+                       'auto', '--explain']) == 0
+    printed = capsys.readouterr().out
+    assert 'fastest of the native modes fp32/int8' in printed
+    assert 'mode    s/clip   vs fp32  top-1 equal  max dprob  agrees' in \
+        printed
+    rows = [ln for ln in printed.splitlines()
+            if ln.startswith(('fp32 ', 'int8 '))]
+    assert len(rows) == 2 and sum('<- picked' in r for r in rows) == 1
+    assert not any(ln.startswith('bf16 ') for ln in printed.splitlines())
 
 
 def test_infer_refuses_emulated_bf16(infer_setup, capsys, monkeypatch):

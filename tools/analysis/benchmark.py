@@ -31,6 +31,9 @@ landmark_cache   landmark net vs its feature cache (forward.py)
 cpu_rate         one-thread CPU-time rate per part (cpu_rate.py)
 precision        infer.py-style speed and agreement per inference
                  precision, auto's pick (precision.py)
+modes            every native mode and auto (measured afresh) on one
+                 clip, forward GFLOP/s against the fp32 / bf16 GEMM
+                 rates of the same run (modes.py)
 long_video       peak RSS and time over a generated long video
                  (long_video.py)
 int8_study       agreement per int8 layer group (precision.py; only
@@ -53,25 +56,16 @@ import time
 
 import torch
 
+# s2d_benchmark/ sits next to this file (the script's folder is on the
+# path); it takes the demo's face renderer (demo/, for the agreement clips,
+# the long video and the DFEW layout) from the clone (s2d_benchmark.clone)
+from s2d_benchmark import cpu_rate, e2e, forward, long_video, modes, precision, training
+from s2d_benchmark.models import Bench, build_model, build_pair, load_setup, load_weights
+from s2d_benchmark.report import Report
+
+import s2d_mm  # noqa: F401
+
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-# Run from a clone: the agreement clips and the long video are drawn by
-# the demo's face renderer (demo/), the DFEW layout by the tests' fake
-# data (tests/s2d_testing/); s2d_benchmark/ sits next to this file.
-for _path in (REPO, osp.join(REPO, 'tests')):
-    if _path not in sys.path:
-        sys.path.append(_path)
-
-from s2d_benchmark import cpu_rate, e2e, forward, long_video, precision, training  # noqa: E402
-from s2d_benchmark.models import (  # noqa: E402
-    Bench,
-    build_model,
-    build_pair,
-    load_setup,
-    load_weights,
-)
-from s2d_benchmark.report import Report  # noqa: E402
-
-import s2d_mm  # noqa: E402,F401
 
 #: section name -> function of a Bench, in the order they run
 SECTIONS = {
@@ -84,6 +78,7 @@ SECTIONS = {
     'landmark_cache': forward.bench_landmark_cache,
     'cpu_rate': cpu_rate.bench_cpu_rate,
     'precision': precision.bench_precision,
+    'modes': modes.bench_modes,
     'int8_study': precision.bench_int8_study,
     'long_video': long_video.bench_long_video,
 }
@@ -109,6 +104,8 @@ def parse_args(argv=None):
                    'depend on them, the agreement figures do)')
     p.add_argument('--num-classes', type=int, default=None,
                    help="default: the config's")
+    p.add_argument('--frames', type=int, default=None,
+                   help="frames per clip (default: the config's)")
     p.add_argument('--threads', type=int, default=None)
     p.add_argument('--warmup', type=int, default=1)
     p.add_argument('--repeats', type=int, default=None,
@@ -144,7 +141,7 @@ def parse_args(argv=None):
                    help='frames per generated video (default: clip length, '
                    "as DFEW's clip_224x224_16f)")
     g.add_argument('--data-clips', type=int, default=None)
-    g = p.add_argument_group('precision, int8_study, long_video')
+    g = p.add_argument_group('precision, modes, int8_study, long_video')
     g.add_argument('--precisions', default='fp32,bf16,int8,onnx',
                    help='inference precisions of the precision section '
                    '(bf16 is refused where not native)')
@@ -155,6 +152,8 @@ def parse_args(argv=None):
                    'all of --precisions)')
     g.add_argument('--no-cpu-time', dest='cpu_time', action='store_false',
                    help='precision: skip the one-thread CPU-time timing')
+    g.add_argument('--profile', action='store_true',
+                   help='modes: torch profiler table per bf16 path')
     g.add_argument('--long-video-minutes', type=float, default=10.,
                    help='length of the generated long video (25 fps)')
     g.add_argument('--long-video-precision', default='auto',
@@ -193,7 +192,8 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    setup = load_setup(args.config, args.tiny, args.num_classes)
+    setup = load_setup(args.config, args.tiny, args.num_classes,
+                       args.frames)
     if args.memory_worker:
         training.memory_worker(args, setup, device)
         return None

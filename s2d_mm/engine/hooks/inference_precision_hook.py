@@ -4,7 +4,9 @@
 (or ``tools/test.py --precision int8``) prepares the model with
 :func:`s2d_mm.apis.precision.apply_precision` in ``before_test``, i.e.
 after the runner has loaded the checkpoint (quantized layers load no
-float weights) and before the first batch. The chosen mode is logged;
+float weights) and before the first batch. The chosen mode is logged (for
+``auto`` with the table it measured, see
+:mod:`s2d_mm.apis.auto_precision`);
 a precision the machine only emulates stops the run with the reason.
 """
 from typing import Optional
@@ -49,5 +51,6 @@ class InferencePrecisionHook(Hook):
                     f'{type(model).__name__}')
             return
         apply_precision(model, self.precision, onnx_file=self.onnx_file)
-        print_log(f'test precision: {model.inference_precision}',
+        # with auto: what was measured and picked (the table), or the rule
+        print_log('test ' + model.inference_precision.explain(),
                   logger='current')

@@ -1,6 +1,5 @@
 from .conv_stem import ConvPatchStem  # noqa: F401,E402
 from .landmark import LandmarkFeatureExtractor  # noqa: F401,E402
-from .landmark_cache import LandmarkFeatureCache, frame_keys_from_metainfo  # noqa: F401,E402
 from .mcp import MultiViewComplementaryPrompter  # noqa: F401,E402
 from .mobilefacenet import MobileFaceNet, MobileFaceNetHead  # noqa: F401,E402
 from .tma import TemporalModelingAdapter  # noqa: F401,E402

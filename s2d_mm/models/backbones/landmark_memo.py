@@ -6,7 +6,7 @@ colour changes) gives the same features every epoch. :class:`FrameMemo`
 keys each frame by a digest of its bytes (plus shape and dtype): a frame
 that differs in a single bit is a different key, so a stale row is never
 returned, whatever the pipeline does. Unlike
-:class:`~s2d_mm.models.backbones.landmark_cache.LandmarkFeatureCache` (disk,
+the benchmark's ``LandmarkFeatureCache`` (``tools/analysis/s2d_benchmark``; disk,
 keyed by frame path, valid only for a deterministic pipeline) it needs no
 frame paths and no promise about the pipeline, and it lives only as long as
 the process.

@@ -99,7 +99,9 @@ class S2DHead(BaseHead):
         """
         feat = self.pool(feats)
         dropped = self.dropout(feat) if self.dropout is not None else feat
-        cls_score = self.fc_cls(dropped)
+        # losses in float32 under AMP (bf16 scores have no numpy dtype for
+        # mmaction's top-k accuracy, and the softmax is kept exact)
+        cls_score = self.fc_cls(dropped).float()
         losses = self.loss_by_feat(cls_score, data_samples)
         if self.loss_sdl is not None:
             source = getattr(self.loss_sdl, 'feat_source', 'pre_dropout')

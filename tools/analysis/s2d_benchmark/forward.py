@@ -14,7 +14,7 @@
   the fp32 forward's FLOP rate as a fraction of the GEMM rate, overall
   and paired with the sample taken right before each run.
 - ``landmark_cache``: the landmark network on one clip vs reading its
-  features from :class:`~s2d_mm.models.backbones.LandmarkFeatureCache`
+  features from :class:`~s2d_benchmark.landmark_cache.LandmarkFeatureCache`
   (a benchmark figure: no shipped config turns the cache on).
 """
 import copy
@@ -218,7 +218,7 @@ def bench_flops(bench):
 
 
 def bench_landmark_cache(bench):
-    from s2d_mm.models.backbones import LandmarkFeatureCache
+    from .landmark_cache import LandmarkFeatureCache
     a = bench.args
     lm = bench.fast.backbone.landmark
     if lm is None:

@@ -37,6 +37,8 @@ def write_long_video(path: str, minutes: float, fps: int, size: int) -> int:
     """A ``minutes``-long mp4 (MPEG-4) of ``size`` px: a 2 s rendered clip
     played back and forth, with a bar moving across the frame so that
     every frame differs. Returns the frame count."""
+    from .clone import import_demo
+    import_demo()
     from demo.synthetic_dfew import render_clip
     base = render_clip('Happy', np.random.default_rng(0), num_frames=2 * fps,
                        img_size=(size, size))['frames']

@@ -83,7 +83,8 @@ def _resize_pipeline(pipeline: List[dict], frames: int, img: int):
 
 
 def load_setup(config: Optional[str] = None, tiny: bool = False,
-               num_classes: Optional[int] = None) -> Dict[str, Any]:
+               num_classes: Optional[int] = None,
+               frames: Optional[int] = None) -> Dict[str, Any]:
     """Model dict, pipelines and sizes of a benchmark run.
 
     Args:
@@ -92,6 +93,8 @@ def load_setup(config: Optional[str] = None, tiny: bool = False,
         tiny (bool): without ``config``, the tiny model of
             :data:`TINY_CONFIG` with the default config's pipelines.
         num_classes (int, optional): overrides the head's (and SDL's).
+        frames (int, optional): overrides the clip length (model and
+            pipelines).
 
     Returns:
         dict: ``model`` (dict, no checkpoints), ``test_pipeline``,
@@ -108,6 +111,9 @@ def load_setup(config: Optional[str] = None, tiny: bool = False,
         head['num_classes'] = num_classes
         if head.get('loss_sdl'):
             head['loss_sdl']['num_classes'] = num_classes
+    resize = (tiny and config is None) or bool(frames)
+    if frames:
+        bb['num_frames'] = frames
     frames = bb.get('num_frames', 16)
     img = bb.get('img_size', 224)
     img = img if isinstance(img, int) else img[0]
@@ -121,7 +127,7 @@ def load_setup(config: Optional[str] = None, tiny: bool = False,
         if pipeline is None:
             raise ValueError(f'{config}: no {loader}.dataset.pipeline')
         setup[key] = (_resize_pipeline(pipeline, frames, img)
-                      if tiny and config is None else pipeline)
+                      if resize else pipeline)
     return setup
 
 
@@ -192,16 +198,27 @@ class Bench:
 
     def fake_dfew(self) -> Dict[str, Any]:
         """A generated DFEW layout in ``workdir`` at the model's sizes
-        (made once; ``tests/s2d_testing/fake_data.py``)."""
+        (made once, by the demo's renderer: ``--train-per-class`` +
+        ``--test-per-class`` synthetic face clips a class, fold 1, 0-based
+        labels): ``train_ann``, ``test_ann`` (with ``{fold}``) and
+        ``frame_root``."""
         if self._dataset is None:
-            from s2d_testing.fake_data import make_fake_dfew
+            from .clone import import_demo
+            import_demo()
+            from demo.synthetic_dfew import generate_dataset
             a = self.args
-            self._dataset = make_fake_dfew(
-                osp.join(self.workdir, 'dfew'),
-                num_per_class=a.train_per_class,
+            root = osp.join(self.workdir, 'dfew')
+            per_class = a.train_per_class + a.test_per_class
+            generate_dataset(
+                root, clips_per_class=per_class,
                 num_frames=a.video_frames or self.setup['frames'],
-                size=self.setup['img'],
-                test_per_class=a.test_per_class)
+                img_size=self.setup['img'],
+                test_fraction=a.test_per_class / per_class, label_base=0,
+                stills_per_class=0, progress=False)
+            self._dataset = dict(
+                train_ann=osp.join(root, 'train_set_{fold}.csv'),
+                test_ann=osp.join(root, 'test_set_{fold}.csv'),
+                frame_root=root)
         return self._dataset
 
     def worker_command(self, *extra: str) -> List[str]:

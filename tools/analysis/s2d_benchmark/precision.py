@@ -81,6 +81,8 @@ def agreement_clips(setup, n: int,
     synthetic face of the demo's generator (the seven DFEW expressions in
     turn), odd ones structured noise (a random low-resolution picture
     changing over time, upsampled, plus pixel noise)."""
+    from .clone import import_demo
+    import_demo()
     from demo.expressions import DFEW_CLASSES
     from demo.synthetic_dfew import render_clip
     t, s = setup['frames'], setup['img']

@@ -1,5 +1,10 @@
 """Disk cache of frozen landmark features, keyed by frame and detector.
 
+Part of the benchmark (section ``landmark_cache`` of
+``tools/analysis/benchmark.py`` measures what reading features back saves
+against running the landmark network); no config or model of the package
+uses it.
+
 The landmark branch is frozen, so for a frame that always reaches the model
 the same way (test time; training without crops, flips or other geometric
 augmentation) its features never change: they can be computed once and read

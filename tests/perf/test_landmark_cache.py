@@ -4,11 +4,11 @@ import os
 import numpy as np
 import pytest
 import torch
+from s2d_benchmark.landmark_cache import LandmarkFeatureCache, frame_keys_from_metainfo
 from s2d_testing import tiny_landmark_net
 
 import s2d_mm  # noqa: F401
 from s2d_mm.models.backbones import LandmarkFeatureExtractor
-from s2d_mm.models.backbones.landmark_cache import LandmarkFeatureCache, frame_keys_from_metainfo
 
 TINY = tiny_landmark_net(feat_size=4, preprocessor=False)
 
