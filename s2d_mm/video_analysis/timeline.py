@@ -51,7 +51,7 @@ from s2d_mm.apis.video_reader import FrameReader, open_video
 
 __all__ = [
     'analyze_video', 'VideoTimeline', 'model_frame_interval',
-    'window_starts', 'TIMELINE_COLUMNS'
+    'window_starts', 'TIMELINE_COLUMNS', 'timeline_classes'
 ]
 
 #: the columns before the per-class probabilities
@@ -206,7 +206,8 @@ def _window_plan(model: nn.Module, fps: float, stride: float,
                 stride_s=round(stride_frames / fps, 3))
 
 
-def _checked_classes(model: nn.Module) -> List[str]:
+def timeline_classes(model: nn.Module) -> List[str]:
+    """The model's class names, the probability columns of a timeline."""
     classes = inference_api._class_names(model,
                                          int(model.cls_head.num_classes))
     clash = set(classes) & set(TIMELINE_COLUMNS + ('top_class', ))
@@ -341,7 +342,7 @@ def analyze_video(model: nn.Module,
     n = reader.num_frames
     fps = float(fps or reader.fps or 25.0)
     plan = _window_plan(model, fps, stride, window)
-    classes = _checked_classes(model)
+    classes = timeline_classes(model)
     faces = None
     if detect:
         faces = track_faces(reader, detector, fps=fps, chunk_size=chunk_size,
