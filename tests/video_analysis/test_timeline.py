@@ -262,3 +262,26 @@ def test_tool_exit_codes(tiny_s2d, tmp_path, capsys, face_videos):
         with pytest.raises(SystemExit) as exit_:
             tool.main([cfg, ckpt, blank] + bad)
         assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize('precision,tol', [('int8', 0.05), ('onnx', 1e-4)])
+def test_precisions_give_the_fp32_rows(tiny_s2d, face_videos, precision,
+                                       tol):
+    """The timeline in int8 (Linear layers quantized in place) and through
+    ONNX Runtime (windows sent to the exported graph, landmark branch
+    inside it) gives the fp32 rows, windows batched across the tracks."""
+    from s2d_mm.apis import init_model
+    cfg, ckpt, fp32 = tiny_s2d
+    reader = face_videos.Reader(40)
+    ref = analyze_video(fp32, reader, batch_size=3)
+    model = init_model(cfg, ckpt, device='cpu', precision=precision)
+    tl = analyze_video(model, face_videos.Reader(40), batch_size=3)
+    assert tl.precision == precision
+    assert [(r['track_id'], r['frame_start']) for r in tl.rows] == \
+        [(r['track_id'], r['frame_start']) for r in ref.rows]
+    assert {r['track_id'] for r in tl.rows} == {0, 1}
+    diff = np.abs(np.array([[r[c] for c in tl.classes] for r in tl.rows]) -
+                  np.array([[r[c] for c in ref.classes] for r in ref.rows]))
+    assert diff.max() < tol
+    if precision == 'onnx':
+        assert tl.stats['landmark_frames'] == 0

@@ -56,7 +56,7 @@ def measure(cfg, ckpt, precision: str, device: str, video, batch: int):
     cpu0 = time.process_time()
     tl = analyze_video(model, video.reader(), **kwargs)
     s = tl.stats
-    return dict(precision=precision, detail=str(model.inference_precision),
+    return dict(precision=precision, detail=str(getattr(model, 'inference_precision', 'fp32 (as built)')),
                 windows=s['num_windows'], seconds=s['model_seconds'],
                 windows_per_s=s['windows_per_s'],
                 cpu_s=round(time.process_time() - cpu0, 1),
