@@ -65,6 +65,19 @@ class BaseFaceDetector:
         return boxes[np.argsort(-area, kind='stable')]
 
     @staticmethod
+    def _downscaled(frame: np.ndarray, max_side: Optional[int]):
+        """``frame`` shrunk so that its longer side is at most ``max_side``
+        (detection cost grows with the pixel count), and the scale to
+        divide the boxes by."""
+        h, w = frame.shape[:2]
+        if not max_side or max(h, w) <= max_side:
+            return frame, 1.0
+        scale = max_side / max(h, w)
+        return cv2.resize(frame, (max(1, round(w * scale)),
+                                  max(1, round(h * scale))),
+                          interpolation=cv2.INTER_AREA), scale
+
+    @staticmethod
     def _empty() -> Tuple[np.ndarray, np.ndarray]:
         return np.zeros((0, 4), np.float32), np.zeros((0, ), np.float32)
 
@@ -162,13 +175,7 @@ class MTCNNFaceDetector(BaseFaceDetector):
         self.landmarks = np.zeros((0, 5, 2), np.float32)
 
     def detect(self, frame):
-        h, w = frame.shape[:2]
-        scale = 1.0
-        if self.max_side and max(h, w) > self.max_side:
-            scale = self.max_side / max(h, w)
-            frame = cv2.resize(frame, (max(1, round(w * scale)),
-                                       max(1, round(h * scale))),
-                               interpolation=cv2.INTER_AREA)
+        frame, scale = self._downscaled(frame, self.max_side)
         self.net.min_face = max(20., self.min_size_ratio *
                                 min(frame.shape[:2]))
         boxes, scores, marks = self.net(frame[..., ::-1])  # BGR -> RGB
@@ -223,13 +230,7 @@ class YuNetFaceDetector(BaseFaceDetector):
         self._size = None
 
     def detect(self, frame):
-        h, w = frame.shape[:2]
-        scale = 1.0
-        if self.max_side and max(h, w) > self.max_side:
-            scale = self.max_side / max(h, w)
-            frame = cv2.resize(frame, (max(1, round(w * scale)),
-                                       max(1, round(h * scale))),
-                               interpolation=cv2.INTER_AREA)
+        frame, scale = self._downscaled(frame, self.max_side)
         size = (frame.shape[1], frame.shape[0])
         if size != self._size:
             self.net.setInputSize(size)
