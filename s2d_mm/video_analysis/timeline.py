@@ -287,6 +287,7 @@ def analyze_video(model: nn.Module,
                   chunk_size: int = 16,
                   backend: str = 'opencv',
                   progress: bool = False,
+                  precision: Optional[str] = None,
                   **track_kwargs) -> VideoTimeline:
     """Classify every window of every confirmed face of a video.
 
@@ -326,6 +327,9 @@ def analyze_video(model: nn.Module,
             resident memory was seen to grow with the video's length
             (about 5 MiB per second of a 25-fps 480x240 video).
         progress (bool): show progress bars (detection, then windows).
+        precision (str, optional): prepare ``model`` in this precision
+            first (:func:`~s2d_mm.apis.apply_precision`, in place; ``auto``,
+            ``fp32``, ``bf16``, ``int8``, ``onnx``); None: as it is.
 
     Returns:
         VideoTimeline: rows, tracks (confirmed and dropped), thumbnails and
@@ -336,6 +340,9 @@ def analyze_video(model: nn.Module,
             window.
     """
     init_default_scope(model.cfg.get('default_scope', 'mmaction'))
+    if precision is not None:
+        from s2d_mm.apis.precision import apply_precision
+        model = apply_precision(model, precision)
     model.eval()
     t0, cpu0 = time.perf_counter(), time.process_time()
     reader = open_video(video, backend=backend)

@@ -274,8 +274,9 @@ def test_precisions_give_the_fp32_rows(tiny_s2d, face_videos, precision,
     cfg, ckpt, fp32 = tiny_s2d
     reader = face_videos.Reader(40)
     ref = analyze_video(fp32, reader, batch_size=3)
-    model = init_model(cfg, ckpt, device='cpu', precision=precision)
-    tl = analyze_video(model, face_videos.Reader(40), batch_size=3)
+    model = init_model(cfg, ckpt, device='cpu')
+    tl = analyze_video(model, face_videos.Reader(40), batch_size=3,
+                       precision=precision)
     assert tl.precision == precision
     assert [(r['track_id'], r['frame_start']) for r in tl.rows] == \
         [(r['track_id'], r['frame_start']) for r in ref.rows]
