@@ -25,9 +25,10 @@ mean probability per class and the status (``ok``, ``no_face``,
 skipped, half-written ones redone. ``tools/dist_analyze.sh`` shards the
 videos over processes / GPUs.
 
-Exit status: 0 when every video was analysed, 1 when one or more failed
-(each is reported and the others go on), 2 for bad arguments or a detector
-that cannot be set up.
+Exit status: 0 when every video was analysed; 1 when one or more failed
+(each is reported and the others go on) or an input names no video; 2 for
+bad arguments, a detector that cannot be set up or a precision this machine
+does not run natively. Every error is one line, without a traceback.
 """
 import argparse
 import os
@@ -230,9 +231,9 @@ def main(argv=None):
                                              merge_summaries, write_outputs)
     try:
         videos = collect_videos(args.inputs)
-    except (ValueError, OSError) as err:
+    except (ValueError, OSError) as err:  # nothing to analyse
         print(f'error: {err}', file=sys.stderr)
-        return 2
+        return 1
     rank, world, device = setup_shard(args)
     detector = None
     if not args.no_detect:

@@ -305,7 +305,9 @@ def build_face_detector(cfg: Union[None, str, dict, BaseFaceDetector] = None
     if isinstance(cfg, str):
         cfg = dict(type=cfg)
     if isinstance(cfg, dict):
-        return FACE_DETECTORS.build(dict(cfg))
+        # under the caller's default scope (mmaction after init_model)
+        from s2d_mm.registry import build_in_scope
+        return build_in_scope(FACE_DETECTORS, dict(cfg))
     if callable(cfg):
         return cfg
     raise TypeError(f'a face detector must be a config dict, a name or a '

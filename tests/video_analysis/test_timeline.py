@@ -247,7 +247,7 @@ def test_tool_exit_codes(tiny_s2d, tmp_path, capsys, face_videos):
     assert 'blank' in err and 'no face found' in err
     assert len(err.strip().splitlines()) == 1
     assert not osp.exists(tmp_path / 'o' / 'blank' / 'timeline.csv')
-    assert tool.main([cfg, ckpt, str(tmp_path / 'nope.mp4')]) == 2
+    assert tool.main([cfg, ckpt, str(tmp_path / 'nope.mp4')]) == 1
     assert 'video not found' in capsys.readouterr().err
     with pytest.raises(SystemExit) as exit_:
         tool.main([cfg, ckpt, blank, '--detector', 'yunet'])
