@@ -65,6 +65,19 @@ class BaseFaceDetector:
         return boxes[np.argsort(-area, kind='stable')]
 
     @staticmethod
+    def _downscaled(frame: np.ndarray, max_side: Optional[int]):
+        """``frame`` shrunk so that its longer side is at most ``max_side``
+        (detection cost grows with the pixel count), and the scale to
+        divide the boxes by."""
+        h, w = frame.shape[:2]
+        if not max_side or max(h, w) <= max_side:
+            return frame, 1.0
+        scale = max_side / max(h, w)
+        return cv2.resize(frame, (max(1, round(w * scale)),
+                                  max(1, round(h * scale))),
+                          interpolation=cv2.INTER_AREA), scale
+
+    @staticmethod
     def _empty() -> Tuple[np.ndarray, np.ndarray]:
         return np.zeros((0, 4), np.float32), np.zeros((0, ), np.float32)
 
@@ -129,6 +142,50 @@ class HaarFaceDetector(BaseFaceDetector):
 
 
 @FACE_DETECTORS.register_module()
+class MTCNNFaceDetector(BaseFaceDetector):
+    """MTCNN (:mod:`s2d_mm.video_analysis.mtcnn`), the default detector:
+    a CNN cascade whose weights ship inside the ``facenet-pytorch`` wheel,
+    so nothing is downloaded and nothing needs registering.
+
+    Args:
+        score_thr (float): smallest O-Net face probability kept (0-1).
+        min_size_ratio (float): smallest face side searched for, as a
+            fraction of the frame's shorter side (at least 20 px); also
+            bounds the pyramid, hence the cost.
+        max_side (int, optional): frames whose longer side exceeds this are
+            downscaled for detection (boxes are mapped back).
+        thresholds (tuple): P-, R-, O-Net probability thresholds.
+        weights_dir (str, optional): folder with the three weight files
+            (an offline copy); default: the installed facenet-pytorch's.
+        device (str): where the networks run.
+    """
+
+    def __init__(self,
+                 score_thr: float = 0.9,
+                 min_size_ratio: float = 0.08,
+                 max_side: Optional[int] = 640,
+                 thresholds: Tuple[float, float, float] = (0.6, 0.7, 0.7),
+                 weights_dir: Optional[str] = None,
+                 device: str = 'cpu'):
+        from .mtcnn import MTCNN
+        self.net = MTCNN(weights_dir, thresholds=thresholds, device=device)
+        self.score_thr = score_thr
+        self.min_size_ratio = min_size_ratio
+        self.max_side = max_side
+        self.landmarks = np.zeros((0, 5, 2), np.float32)
+
+    def detect(self, frame):
+        frame, scale = self._downscaled(frame, self.max_side)
+        self.net.min_face = max(20., self.min_size_ratio *
+                                min(frame.shape[:2]))
+        boxes, scores, marks = self.net(frame[..., ::-1])  # BGR -> RGB
+        keep = scores >= self.score_thr
+        # the last frame's landmarks, for callers that align faces
+        self.landmarks = marks[keep] / scale
+        return boxes[keep] / scale, scores[keep]
+
+
+@FACE_DETECTORS.register_module()
 class YuNetFaceDetector(BaseFaceDetector):
     """OpenCV's YuNet CNN face detector (``cv2.FaceDetectorYN``).
 
@@ -173,13 +230,7 @@ class YuNetFaceDetector(BaseFaceDetector):
         self._size = None
 
     def detect(self, frame):
-        h, w = frame.shape[:2]
-        scale = 1.0
-        if self.max_side and max(h, w) > self.max_side:
-            scale = self.max_side / max(h, w)
-            frame = cv2.resize(frame, (max(1, round(w * scale)),
-                                       max(1, round(h * scale))),
-                               interpolation=cv2.INTER_AREA)
+        frame, scale = self._downscaled(frame, self.max_side)
         size = (frame.shape[1], frame.shape[0])
         if size != self._size:
             self.net.setInputSize(size)
@@ -248,13 +299,15 @@ def build_face_detector(cfg: Union[None, str, dict, BaseFaceDetector] = None
                         ) -> BaseFaceDetector:
     """A detector from a config dict (``type`` = a registered detector), a
     registered name, or an object (returned as is); None gives the default
-    :class:`HaarFaceDetector`."""
+    :class:`MTCNNFaceDetector`."""
     if cfg is None:
-        return HaarFaceDetector()
+        return MTCNNFaceDetector()
     if isinstance(cfg, str):
         cfg = dict(type=cfg)
     if isinstance(cfg, dict):
-        return FACE_DETECTORS.build(dict(cfg))
+        # under the caller's default scope (mmaction after init_model)
+        from s2d_mm.registry import build_in_scope
+        return build_in_scope(FACE_DETECTORS, dict(cfg))
     if callable(cfg):
         return cfg
     raise TypeError(f'a face detector must be a config dict, a name or a '

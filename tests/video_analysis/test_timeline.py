@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 from s2d_testing import load_script
 
+from s2d_testing import load_script
+
 from s2d_mm.apis import NoFaceFoundError, inference_video
 from s2d_mm.video_analysis.face_crop import crop_frame
 from s2d_mm.video_analysis.timeline import TIMELINE_COLUMNS, analyze_video, window_starts
@@ -99,26 +101,44 @@ def test_csv_and_json_schema(tiny_s2d, two_faces_mp4, tmp_path):
     assert data['fps'] == 25 and data['num_frames'] == 50
 
 
-@pytest.mark.parametrize('gap,tracks', [((20, 28), 2), ((15, 40), 4)])
-def test_face_free_gap_bridged_or_split(tiny_s2d, face_videos, gap, tracks):
+@pytest.mark.parametrize('gap,reid,tracks', [((20, 28), True, 2),
+                                              ((15, 40), False, 4),
+                                              ((15, 40), True, 2)])
+def test_face_free_gap_bridged_split_or_reidentified(tiny_s2d, face_videos,
+                                                     gap, reid, tracks):
     """Detection every 5 frames, K=3: a gap missing fewer than 3 detection
-    rounds is bridged (one track per face), a longer one ends the tracks and
-    the faces come back as new ones; no window covers face-free frames."""
+    rounds is bridged (one track per face); a longer one ends the tracks,
+    and the faces come back as new tracks, or, with re-identification by
+    appearance, with the ids they had (the left face is not taken for its
+    mirror image on the right); no window covers face-free frames."""
     reader = face_videos.Reader(60, gaps=[gap])
-    tl = analyze_video(tiny_s2d[2], reader, detect_every=5, max_missed=3)
+    tl = analyze_video(tiny_s2d[2], reader, detect_every=5, max_missed=3,
+                       min_track_seconds=0.,
+                       reid_gap_seconds=2. if reid else None)
     assert len(tl.tracks) == tracks
     spans = [(t['first_frame'], t['last_frame']) for t in tl.tracks]
-    if tracks == 2:
+    if gap == (20, 28):
         assert spans == [(0, 59), (0, 59)]
-    else:
+        return
+    for r in tl.rows:
+        assert r['frame_end'] < gap[0] or r['frame_start'] >= gap[1]
+    # ids in order of appearance, left face first
+    left = [_centre_x(tl.face_box(t['track_id'], t['last_frame'])) < 160
+            for t in tl.tracks]
+    if not reid:
         # before: last detection at 10; after: first detection at 40
         assert sorted(spans) == [(0, 10), (0, 10), (40, 59), (40, 59)]
-        for r in tl.rows:
-            assert r['frame_end'] < gap[0] or r['frame_start'] >= gap[1]
-        # ids in order of appearance, left face first
-        lefts = [_centre_x(tl.face_box(t['track_id'], t['first_frame']))
-                 < 160 for t in tl.tracks]
-        assert lefts == [True, False, True, False]
+        assert left == [True, False, True, False]
+        assert tl.reid_links == []
+    else:
+        assert [t['segments'] for t in tl.tracks] == [[[0, 10], [40, 59]]] * 2
+        assert left == [True, False]
+        for t in tl.tracks:  # the same side before and after the gap
+            before = _centre_x(tl.face_box(t['track_id'], 10))
+            assert (before < 160) == (_centre_x(
+                tl.face_box(t['track_id'], 59)) < 160)
+        assert sorted(link['track_id'] for link in tl.reid_links) == [0, 1]
+        assert all(link['gap_frames'] == 29 for link in tl.reid_links)
 
 
 def test_memory_does_not_grow_with_length(tiny_s2d, face_videos):
@@ -200,10 +220,12 @@ def test_tool_writes_timeline_picture_and_video(tiny_s2d, two_faces_mp4,
     cfg, ckpt, _ = tiny_s2d
     out = tmp_path / 'out'
     rc = _load_tool().main([cfg, ckpt, two_faces_mp4, '--out-dir', str(out),
-                            '--annotated', '--no-progress'])
+                            '--annotated', '--no-progress', '--device',
+                            'cpu'])
     assert rc == 0
     printed = capsys.readouterr().out
     assert 'windows/s' in printed and '2 face track(s)' in printed
+    out = out / 'two_faces'
     assert len(list(csv.DictReader(open(out / 'timeline.csv')))) == 10
     png = cv2.imread(str(out / 'timeline.png'))
     assert png is not None and png.shape[1] > 800
@@ -220,11 +242,47 @@ def test_tool_exit_codes(tiny_s2d, tmp_path, capsys, face_videos):
     blank = face_videos.write_video(
         tmp_path / 'blank.mp4', [np.full((120, 160, 3), 90, np.uint8)] * 12)
     assert tool.main([cfg, ckpt, blank, '--out-dir', str(tmp_path / 'o'),
-                      '--no-progress']) == 1
+                      '--no-progress', '--device', 'cpu']) == 1
     err = capsys.readouterr().err
-    assert 'blank.mp4' in err and 'no face found' in err
-    assert not osp.exists(tmp_path / 'o' / 'timeline.csv')
-    assert tool.main([cfg, ckpt, str(tmp_path / 'nope.mp4')]) == 2
+    assert 'blank' in err and 'no face found' in err
+    assert len(err.strip().splitlines()) == 1
+    assert not osp.exists(tmp_path / 'o' / 'blank' / 'timeline.csv')
+    assert tool.main([cfg, ckpt, str(tmp_path / 'nope.mp4')]) == 1
     assert 'video not found' in capsys.readouterr().err
-    assert tool.main([cfg, ckpt, blank, '--detector', 'yunet']) == 2
+    with pytest.raises(SystemExit) as exit_:
+        tool.main([cfg, ckpt, blank, '--detector', 'yunet'])
+    assert exit_.value.code == 2
+    assert '--detector yunet needs --det-model' in capsys.readouterr().err
+    missing = str(tmp_path / 'yunet.onnx')
+    assert tool.main([cfg, ckpt, blank, '--detector', 'yunet',
+                      '--det-model', missing]) == 2
     assert 'YuNet model file not found' in capsys.readouterr().err
+    for bad in (['--stride', '0'], ['--min-hit-share', '2'],
+                ['--cfg-options', 'model'], ['--precision', 'fp16']):
+        with pytest.raises(SystemExit) as exit_:
+            tool.main([cfg, ckpt, blank] + bad)
+        assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize('precision,tol', [('int8', 0.05), ('onnx', 1e-4)])
+def test_precisions_give_the_fp32_rows(tiny_s2d, face_videos, precision,
+                                       tol):
+    """The timeline in int8 (Linear layers quantized in place) and through
+    ONNX Runtime (windows sent to the exported graph, landmark branch
+    inside it) gives the fp32 rows, windows batched across the tracks."""
+    from s2d_mm.apis import init_model
+    cfg, ckpt, fp32 = tiny_s2d
+    reader = face_videos.Reader(40)
+    ref = analyze_video(fp32, reader, batch_size=3)
+    model = init_model(cfg, ckpt, device='cpu')
+    tl = analyze_video(model, face_videos.Reader(40), batch_size=3,
+                       precision=precision)
+    assert tl.precision == precision
+    assert [(r['track_id'], r['frame_start']) for r in tl.rows] == \
+        [(r['track_id'], r['frame_start']) for r in ref.rows]
+    assert {r['track_id'] for r in tl.rows} == {0, 1}
+    diff = np.abs(np.array([[r[c] for c in tl.classes] for r in tl.rows]) -
+                  np.array([[r[c] for c in ref.classes] for r in ref.rows]))
+    assert diff.max() < tol
+    if precision == 'onnx':
+        assert tl.stats['landmark_frames'] == 0
