@@ -297,13 +297,8 @@ def _infer_example(work, vid):
     import cv2
 
     from demo import render_scene_clip
-    from s2d_mm.apis import (
-        NoFaceFoundError,
-        draw_prediction,
-        inference_video,
-        init_model,
-        write_video,
-    )
+    from s2d_mm.apis import NoFaceFoundError, inference_video, init_model
+    from s2d_mm.video_analysis import draw_prediction, write_video
     clip = render_scene_clip('Happy', seed=1, num_frames=16)
     video = osp.join(work, 'example_raw_video.mp4')
     write_video(clip['frames'], video, fps=8)

@@ -1,7 +1,9 @@
 """Where s2d_mm's modules are registered.
 
-s2d_mm adds no registry of its own: the video stage lives in mmaction2's
-registries, the image stage in mmpretrain's, landmark networks in mmpose's.
+The models live in the registries of the codebases they extend: the video
+stage in mmaction2's, the image stage in mmpretrain's, landmark networks in
+mmpose's. s2d_mm adds one registry, :data:`FACE_DETECTORS`, for the face
+detectors of :mod:`s2d_mm.video_analysis` (application code, not models).
 Building blocks that both stages use (prompter, adapter, landmark branch,
 self-distillation loss) are registered in mmaction2's *and* mmpretrain's
 ``MODELS`` so that configs of either default scope can name them.
@@ -12,6 +14,7 @@ from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmaction.registry import METRICS as MMACTION_METRICS
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmaction.registry import TRANSFORMS as MMACTION_TRANSFORMS
+from mmengine.registry import Registry
 from mmpose.registry import METRICS as MMPOSE_METRICS
 from mmpose.registry import MODELS as MMPOSE_MODELS
 from mmpretrain.registry import DATASETS as MMPRETRAIN_DATASETS
@@ -19,8 +22,14 @@ from mmpretrain.registry import METRICS as MMPRETRAIN_METRICS
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmpretrain.registry import TRANSFORMS as MMPRETRAIN_TRANSFORMS
 
+#: face detectors (``BaseFaceDetector`` subclasses): not trained, not
+#: recognizers, so kept out of mmaction's ``MODELS``
+FACE_DETECTORS = Registry(
+    'face detector', scope='s2d_mm',
+    locations=['s2d_mm.video_analysis.face_detectors'])
+
 __all__ = [
-    'MMACTION_DATASETS', 'MMACTION_DATA_SAMPLERS', 'MMACTION_HOOKS',
+    'FACE_DETECTORS', 'MMACTION_DATASETS', 'MMACTION_DATA_SAMPLERS', 'MMACTION_HOOKS',
     'MMACTION_METRICS', 'MMACTION_MODELS', 'MMACTION_TRANSFORMS',
     'MMPOSE_METRICS', 'MMPOSE_MODELS', 'MMPRETRAIN_DATASETS',
     'MMPRETRAIN_METRICS', 'MMPRETRAIN_MODELS', 'MMPRETRAIN_TRANSFORMS',

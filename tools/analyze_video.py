@@ -107,10 +107,15 @@ def main(argv=None):
     if not osp.exists(args.video):
         print(f'error: video not found: {args.video}', file=sys.stderr)
         return 2
-    from s2d_mm.apis import NoFaceFoundError, init_model
-    from s2d_mm.apis.face_detectors import FaceDetectorSetupError, build_face_detector
-    from s2d_mm.apis.timeline import analyze_video
-    from s2d_mm.apis.timeline_visualize import plot_timeline, write_annotated_video
+    from s2d_mm.apis import init_model
+    from s2d_mm.video_analysis import (
+        FaceDetectorSetupError,
+        NoFaceFoundError,
+        analyze_video,
+        build_face_detector,
+        plot_timeline,
+        write_annotated_video,
+    )
 
     detector = None
     if not args.no_detect:

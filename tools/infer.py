@@ -102,13 +102,8 @@ def main(argv=None):
 
     from mmengine.utils import ProgressBar
 
-    from s2d_mm.apis import (
-        NoFaceFoundError,
-        draw_prediction,
-        inference_video,
-        init_model,
-        write_video,
-    )
+    from s2d_mm.apis import NoFaceFoundError, inference_video, init_model
+    from s2d_mm.video_analysis import draw_prediction, write_video
     from s2d_mm.apis.inference import ClipReadError
     from s2d_mm.apis.precision import PrecisionNotSupportedError
 

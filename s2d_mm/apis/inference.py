@@ -10,7 +10,7 @@ returns per-class probabilities. What S2D needs in addition:
   clip (DFEW's time-normalised ``16f`` crops are made the same way);
 - the model expects face crops: unless told that the input is already
   cropped, the face is found by a face detector and every frame is cropped
-  with one box for the whole clip (:mod:`s2d_mm.apis.face_crop`).
+  with one box for the whole clip (:mod:`s2d_mm.video_analysis.face_crop`).
 """
 import copy
 import os.path as osp
@@ -25,7 +25,8 @@ import torch.nn as nn
 from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
-from .face_crop import NoFaceFoundError, clip_face_box, crop_clip
+from s2d_mm.video_analysis.face_crop import NoFaceFoundError, clip_face_box, crop_clip
+
 from .video_reader import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, list_frames, open_video  # noqa: F401
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 Inference on one's own videos needs a few frames of a possibly long file:
 T frames spread over the clip (:func:`~s2d_mm.apis.inference_video`), or
-the frames of the windows of a timeline (:mod:`s2d_mm.apis.timeline`).
+the frames of the windows of a timeline (:mod:`s2d_mm.video_analysis.timeline`).
 The readers here hand out exactly the frames asked for, so the memory a
 caller holds depends on how many frames it asks for at a time, not on the
 length of the video.
@@ -21,7 +21,7 @@ Sources and backends (:func:`open_video`):
 - frames already in memory (a list of BGR arrays).
 
 Every reader returns BGR ``(H, W, 3)`` uint8 frames (OpenCV's order, as the
-face detectors and :mod:`s2d_mm.apis.face_crop` expect) and counts the frames
+face detectors and :mod:`s2d_mm.video_analysis.face_crop` expect) and counts the frames
 it decoded in :attr:`FrameReader.num_decoded`.
 """
 import os
@@ -131,7 +131,7 @@ class FrameReader:
 
     def __getitem__(self, index: int) -> np.ndarray:
         """One frame, so that a reader can stand where a list of frames is
-        expected (e.g. :func:`~s2d_mm.apis.face_crop.clip_face_box`)."""
+        expected (e.g. :func:`~s2d_mm.video_analysis.face_crop.clip_face_box`)."""
         if not isinstance(index, (int, np.integer)):
             raise TypeError('readers take one integer index; use read() for '
                             'several frames')

@@ -4,15 +4,8 @@ import pytest
 from s2d_testing.tiny import make_tiny_s2d
 
 from demo import DFEW_CLASSES, render_clip, render_scene_clip
-from s2d_mm.apis import (
-    HaarFaceDetector,
-    NoFaceFoundError,
-    clip_face_box,
-    crop_clip,
-    inference_video,
-    init_model,
-    sample_frame_indices,
-)
+from s2d_mm.apis import NoFaceFoundError, inference_video, init_model, sample_frame_indices
+from s2d_mm.video_analysis import HaarFaceDetector, clip_face_box, crop_clip
 
 
 @pytest.fixture(scope='module')

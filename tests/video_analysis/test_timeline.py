@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from s2d_mm.apis import NoFaceFoundError, inference_video
-from s2d_mm.apis.face_crop import crop_frame
-from s2d_mm.apis.timeline import TIMELINE_COLUMNS, analyze_video, window_starts
+from s2d_mm.video_analysis.face_crop import crop_frame
+from s2d_mm.video_analysis.timeline import TIMELINE_COLUMNS, analyze_video, window_starts
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 # tiny model: 4 frames at interval 2 -> a window spans 7 frames (0.28 s)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from s2d_mm.apis.face_detectors import (
+from s2d_mm.video_analysis.face_detectors import (
     BaseFaceDetector,
     FaceDetectorSetupError,
     HaarFaceDetector,
@@ -16,7 +16,7 @@ from s2d_mm.apis.face_detectors import (
     YuNetFaceDetector,
     build_face_detector,
 )
-from s2d_mm.apis.face_tracking import IoUFaceTracker, box_iou
+from s2d_mm.video_analysis.face_tracking import IoUFaceTracker, box_iou
 
 
 def test_haar_finds_the_astronauts_face():

@@ -1,7 +1,7 @@
-"""Face detectors behind one small interface, registered in mmaction's
-``MODELS`` so that they are chosen like every other part::
+"""Face detectors behind one small interface, registered in
+:data:`s2d_mm.registry.FACE_DETECTORS` so that configs name them::
 
-    from s2d_mm.apis import build_face_detector
+    from s2d_mm.video_analysis import build_face_detector
     det = build_face_detector(dict(type='YuNetFaceDetector',
                                    model='face_detection_yunet_2023mar.onnx'))
     boxes, scores = det.detect(frame_bgr)    # (K, 4) x1 y1 x2 y2, (K, )
@@ -26,7 +26,7 @@ from typing import Optional, Tuple, Union
 import cv2
 import numpy as np
 
-from s2d_mm.registry import MMACTION_MODELS, register_in
+from s2d_mm.registry import FACE_DETECTORS
 
 __all__ = [
     'BaseFaceDetector', 'HaarFaceDetector', 'YuNetFaceDetector',
@@ -44,7 +44,7 @@ class BaseFaceDetector:
 
     Subclasses implement :meth:`detect`. Calling the detector returns the
     boxes only, largest first, which is what
-    :func:`~s2d_mm.apis.face_crop.clip_face_box` takes.
+    :func:`~s2d_mm.video_analysis.face_crop.clip_face_box` takes.
     """
 
     def detect(self, frame: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -69,7 +69,7 @@ class BaseFaceDetector:
         return np.zeros((0, 4), np.float32), np.zeros((0, ), np.float32)
 
 
-@register_in(MMACTION_MODELS)
+@FACE_DETECTORS.register_module()
 class HaarFaceDetector(BaseFaceDetector):
     """OpenCV Haar cascade face detector.
 
@@ -128,7 +128,7 @@ class HaarFaceDetector(BaseFaceDetector):
         return boxes, np.asarray(neighbours, np.float32).reshape(-1)
 
 
-@register_in(MMACTION_MODELS)
+@FACE_DETECTORS.register_module()
 class YuNetFaceDetector(BaseFaceDetector):
     """OpenCV's YuNet CNN face detector (``cv2.FaceDetectorYN``).
 
@@ -194,7 +194,7 @@ class YuNetFaceDetector(BaseFaceDetector):
         return boxes / scale, faces[:, 14].copy()
 
 
-@register_in(MMACTION_MODELS)
+@FACE_DETECTORS.register_module()
 class MMDetFaceDetector(BaseFaceDetector):
     """A face detector trained with mmdet, given as config + checkpoint.
 
@@ -254,8 +254,7 @@ def build_face_detector(cfg: Union[None, str, dict, BaseFaceDetector] = None
     if isinstance(cfg, str):
         cfg = dict(type=cfg)
     if isinstance(cfg, dict):
-        from s2d_mm.registry import build_in_scope
-        return build_in_scope(MMACTION_MODELS, dict(cfg))
+        return FACE_DETECTORS.build(dict(cfg))
     if callable(cfg):
         return cfg
     raise TypeError(f'a face detector must be a config dict, a name or a '

@@ -9,7 +9,7 @@ the face does not jitter from frame to frame.
 The default detector is OpenCV's frontal-face Haar cascade, which ships
 inside the ``opencv-python(-headless)`` 4.x wheels
 (``cv2.data.haarcascades``): nothing is downloaded. Any detector of
-:mod:`s2d_mm.apis.face_detectors` (or a callable frame -> boxes) can be
+:mod:`s2d_mm.video_analysis.face_detectors` (or a callable frame -> boxes) can be
 passed instead.
 """
 from typing import List, Optional, Sequence, Tuple

@@ -1,4 +1,4 @@
-"""Pictures of a :class:`~s2d_mm.apis.timeline.VideoTimeline`.
+"""Pictures of a :class:`~s2d_mm.video_analysis.timeline.VideoTimeline`.
 
 - :func:`plot_timeline`: per face track, the class probabilities of its
   windows over time as stacked areas, with a strip of the track's face
@@ -18,7 +18,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
-from .video_reader import open_video
+from s2d_mm.apis.video_reader import open_video
 
 __all__ = ['class_colours', 'plot_timeline', 'write_annotated_video']
 

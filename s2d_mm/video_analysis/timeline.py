@@ -5,7 +5,7 @@ interval of its training pipeline) over the video with a stride (0.5 s by
 default) and classifies every window of every face track:
 
 1. **faces** -- the detector runs every ``detect_every`` frames (and on the
-   last frame); :class:`~s2d_mm.apis.face_tracking.IoUFaceTracker` links
+   last frame); :class:`~s2d_mm.video_analysis.face_tracking.IoUFaceTracker` links
    the detections into tracks; tracks shorter than one window are dropped;
 2. **windows** -- each track gets the windows that fit in its span (the
    last one aligned with the track's end, so the rows cover the span);
@@ -46,8 +46,11 @@ from mmengine.registry import init_default_scope
 from .face_crop import NoFaceFoundError, crop_frame, square_box
 from .face_detectors import build_face_detector
 from .face_tracking import FaceTrack, IoUFaceTracker
-from .inference import _class_names, _post_decode_pipeline, model_num_frames
-from .video_reader import FrameReader, open_video
+# s2d_mm.apis.inference imports this package's face crop: bound as a module,
+# it is complete by the time a function here runs, whichever package was
+# imported first
+from s2d_mm.apis import inference as inference_api
+from s2d_mm.apis.video_reader import FrameReader, open_video
 
 __all__ = [
     'analyze_video', 'VideoTimeline', 'model_frame_interval',
@@ -230,7 +233,8 @@ class _FramePreparer:
 
     def __init__(self, model: nn.Module):
         self.model = model
-        self.pipeline = Compose(_post_decode_pipeline(model.cfg.test_pipeline))
+        self.pipeline = Compose(
+            inference_api._post_decode_pipeline(model.cfg.test_pipeline))
         backbone = model.backbone
         self.landmark = getattr(backbone, 'landmark', None)
         self.num_landmark_runs = 0
@@ -323,7 +327,7 @@ def analyze_video(model: nn.Module,
         detect (bool): find and track faces; False treats every frame as
             one face crop (track 0).
         detector: a face detector, a config dict or name of a registered
-            one (:func:`~s2d_mm.apis.face_detectors.build_face_detector`);
+            one (:func:`~s2d_mm.video_analysis.face_detectors.build_face_detector`);
             None: OpenCV's Haar cascade.
         detect_every (int): N; the detector runs on every N-th frame (and
             the last one).
@@ -362,14 +366,14 @@ def analyze_video(model: nn.Module,
     reader = open_video(video, backend=backend)
     n = reader.num_frames
     fps = float(fps or reader.fps or 25.0)
-    num_t = model_num_frames(model)
+    num_t = inference_api.model_num_frames(model)
     if window is None:
         interval = model_frame_interval(model)
     else:
         interval = max(1, int(round(window * fps / num_t)))
     span = (num_t - 1) * interval + 1
     stride_frames = max(1, int(round(stride * fps)))
-    classes = _class_names(model, int(model.cls_head.num_classes))
+    classes = inference_api._class_names(model, int(model.cls_head.num_classes))
     clash = set(classes) & set(TIMELINE_COLUMNS + ('top_class', ))
     if clash:
         raise ValueError(f'class names {sorted(clash)} clash with the '
