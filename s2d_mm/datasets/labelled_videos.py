@@ -106,7 +106,8 @@ class LabelledVideoDataset(FERVideoDataset):
             raise ValueError('LabelledVideoDataset: give the classes as '
                              'classes=(...), not through metainfo')
         # label_base matters only for integer labels: checked per line
-        kwargs.setdefault('label_base', 0)
+        if kwargs.get('label_base') is None:
+            kwargs['label_base'] = 0
         super().__init__(*args, metainfo=dict(classes=classes), **kwargs)
 
     def parse_annotations(self) -> List[AnnRow]:

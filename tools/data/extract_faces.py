@@ -173,7 +173,7 @@ class FaceClipExtractor:
     process: the detector is built once)."""
 
     def __init__(self, opts: dict):
-        from s2d_mm.apis.face_detectors import build_face_detector
+        from s2d_mm.video_analysis import build_face_detector
         self.opts = opts
         self.detector = build_face_detector(opts['detector'])
 
@@ -201,7 +201,7 @@ class FaceClipExtractor:
     def _extract(self, task, row):
         import numpy as np
 
-        from s2d_mm.apis.face_tracking import IoUFaceTracker
+        from s2d_mm.video_analysis import IoUFaceTracker
         from s2d_mm.apis.video_reader import open_video
         o = self.opts
         try:
@@ -263,7 +263,7 @@ class FaceClipExtractor:
         import cv2
         import numpy as np
 
-        from s2d_mm.apis.face_crop import crop_frame, square_box
+        from s2d_mm.video_analysis import crop_frame, square_box
         o = self.opts
         span = np.arange(track.first_frame, track.last_frame + 1)
         if o['num_frames']:
@@ -452,7 +452,7 @@ def main(argv=None):
     args = parse_args(argv)
     from mmengine.utils import ProgressBar
 
-    from s2d_mm.apis.face_detectors import FaceDetectorSetupError
+    from s2d_mm.video_analysis import FaceDetectorSetupError
     try:
         tasks = read_inputs(args.src, args.video_root, args.subject_regex)
     except InputError as err:
