@@ -343,6 +343,50 @@ def _run_task(task):
     return result
 
 
+def _worker_loop(opts, tasks, results):
+    _init_worker(opts)
+    for task in iter(tasks.get, None):
+        results.put(_run_task(task))
+
+
+def _run_parallel(todo, opts, workers):
+    """Results of ``todo`` from ``workers`` forked processes, as they
+    come. Forked, so that nothing but the task and result dicts is pickled
+    (the tool is a script, not an importable module)."""
+    import multiprocessing
+    import queue
+    ctx = multiprocessing.get_context('fork')
+    tasks, results = ctx.Queue(), ctx.Queue()
+    for t in todo:
+        tasks.put(t)
+    for _ in range(workers):
+        tasks.put(None)
+    procs = [ctx.Process(target=_worker_loop, args=(opts, tasks, results),
+                         daemon=True) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    try:
+        for _ in range(len(todo)):
+            while True:
+                try:
+                    yield results.get(timeout=1.0)
+                    break
+                except queue.Empty:
+                    dead = [p.exitcode for p in procs
+                            if p.exitcode not in (None, 0)]
+                    if dead:
+                        raise RuntimeError(
+                            f'an extraction worker died (exit code '
+                            f'{dead[0]}); the finished videos are recorded:'
+                            ' rerun the same command to resume')
+        for p in procs:
+            p.join()
+    finally:
+        for p in procs:
+            if p.is_alive():
+                p.terminate()
+
+
 # ------------------------------------------------------------ bookkeeping
 def load_finished(task: dict, out_dir: str):
     """The recorded result of a task if it is complete and current."""
@@ -504,20 +548,12 @@ def main(argv=None):
     if todo:
         workers = min(args.workers, len(todo))
         bar = None if args.no_progress else ProgressBar(len(todo))
-        if workers == 1:
-            iterator = map(_run_task, todo)
-        else:
-            import multiprocessing
-            pool = multiprocessing.get_context('fork').Pool(
-                workers, _init_worker, (opts, ))
-            iterator = pool.imap_unordered(_run_task, todo)
+        iterator = map(_run_task, todo) if workers == 1 else \
+            _run_parallel(todo, opts, workers)
         for res in iterator:
             results[res['id']] = res
             if bar is not None:
                 bar.update()
-        if workers > 1:
-            pool.close()
-            pool.join()
         if bar is not None:
             sys.stdout.write('\n')
     wall = time.time() - t0
