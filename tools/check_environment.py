@@ -7,7 +7,9 @@
 * ``pip check`` finds every requirement met, except the OpenCV names that the
   headless build stands in for and the platform tag of decord 0.6.0's wheel
   (tagged manylinux2010, which current pip no longer matches, while the wheel
-  imports and decodes fine);
+  imports and decodes fine) and the pins of facenet-pytorch 2.6.0, which
+  is installed for the MTCNN weight files it ships and never imported (its
+  metadata asks for torch < 2.3, numpy < 2 and packages its own code uses);
 * ``cv2`` has what the project uses of it: ``CascadeClassifier`` with the
   frontal-face Haar cascade (the default face detector; OpenCV 5 builds
   lack both) and ``FaceDetectorYN``.
@@ -31,6 +33,7 @@ ACCEPTED_PIP_CHECK = (
     'requires opencv-python, which is not installed',
     'requires opencv-contrib-python, which is not installed',
     'decord 0.6.0 is not supported on this platform',
+    'facenet-pytorch 2.6.0 ',
 )
 
 

@@ -27,6 +27,10 @@
 #     opencv-python and mmaction2's for opencv-contrib-python; the three
 #     provide the same module and installing two of them leaves `cv2` a mix
 #     of both, so those requirements are accepted as met by the headless one;
+#   * facenet-pytorch is installed for the MTCNN weight files it ships (the
+#     default face detector, requirements/face_detector.txt), never
+#     imported; its metadata pins torch < 2.3 and numpy < 2 for its own
+#     code, so those pip-check lines are accepted;
 #   * setuptools stays < 81: mmengine resolves `mmaction::` configs through
 #     pkg_resources.
 set -euo pipefail
@@ -111,6 +115,9 @@ else
   # keep only the headless build of requirements/opencv.txt.
   "$VENV/bin/python" -m pip uninstall -y -q "${CV2_DISTS[@]}"
   "${PIP[@]}" -q --no-deps -r requirements/opencv.txt
+  # only the MTCNN weight files of this wheel are used; its metadata pins
+  # an old torch/numpy for code the project does not run
+  "${PIP[@]}" -q --no-deps -r requirements/face_detector.txt
 fi
 "${PIP[@]}" -q --no-deps --no-build-isolation -e .
 

@@ -8,10 +8,19 @@ from .face_detectors import (  # noqa: F401
     FaceDetectorSetupError,
     HaarFaceDetector,
     MMDetFaceDetector,
+    MTCNNFaceDetector,
     YuNetFaceDetector,
     build_face_detector,
 )
-from .face_tracking import FaceTrack, IoUFaceTracker, box_iou  # noqa: F401
+from .face_search import FaceTracks, main_track, track_faces  # noqa: F401
+from .face_tracking import (  # noqa: F401
+    FaceTrack,
+    IoUFaceTracker,
+    appearance_descriptor,
+    box_iou,
+    confirm_tracks,
+    link_reappearances,
+)
 from .timeline import TIMELINE_COLUMNS, VideoTimeline, analyze_video  # noqa: F401
 from .timeline_visualize import class_colours, plot_timeline, write_annotated_video  # noqa: F401
 from .visualize import draw_prediction, write_video  # noqa: F401

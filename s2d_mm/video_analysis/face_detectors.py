@@ -129,6 +129,56 @@ class HaarFaceDetector(BaseFaceDetector):
 
 
 @FACE_DETECTORS.register_module()
+class MTCNNFaceDetector(BaseFaceDetector):
+    """MTCNN (:mod:`s2d_mm.video_analysis.mtcnn`), the default detector:
+    a CNN cascade whose weights ship inside the ``facenet-pytorch`` wheel,
+    so nothing is downloaded and nothing needs registering.
+
+    Args:
+        score_thr (float): smallest O-Net face probability kept (0-1).
+        min_size_ratio (float): smallest face side searched for, as a
+            fraction of the frame's shorter side (at least 20 px); also
+            bounds the pyramid, hence the cost.
+        max_side (int, optional): frames whose longer side exceeds this are
+            downscaled for detection (boxes are mapped back).
+        thresholds (tuple): P-, R-, O-Net probability thresholds.
+        weights_dir (str, optional): folder with the three weight files
+            (an offline copy); default: the installed facenet-pytorch's.
+        device (str): where the networks run.
+    """
+
+    def __init__(self,
+                 score_thr: float = 0.9,
+                 min_size_ratio: float = 0.08,
+                 max_side: Optional[int] = 640,
+                 thresholds: Tuple[float, float, float] = (0.6, 0.7, 0.7),
+                 weights_dir: Optional[str] = None,
+                 device: str = 'cpu'):
+        from .mtcnn import MTCNN
+        self.net = MTCNN(weights_dir, thresholds=thresholds, device=device)
+        self.score_thr = score_thr
+        self.min_size_ratio = min_size_ratio
+        self.max_side = max_side
+        self.landmarks = np.zeros((0, 5, 2), np.float32)
+
+    def detect(self, frame):
+        h, w = frame.shape[:2]
+        scale = 1.0
+        if self.max_side and max(h, w) > self.max_side:
+            scale = self.max_side / max(h, w)
+            frame = cv2.resize(frame, (max(1, round(w * scale)),
+                                       max(1, round(h * scale))),
+                               interpolation=cv2.INTER_AREA)
+        self.net.min_face = max(20., self.min_size_ratio *
+                                min(frame.shape[:2]))
+        boxes, scores, marks = self.net(frame[..., ::-1])  # BGR -> RGB
+        keep = scores >= self.score_thr
+        # the last frame's landmarks, for callers that align faces
+        self.landmarks = marks[keep] / scale
+        return boxes[keep] / scale, scores[keep]
+
+
+@FACE_DETECTORS.register_module()
 class YuNetFaceDetector(BaseFaceDetector):
     """OpenCV's YuNet CNN face detector (``cv2.FaceDetectorYN``).
 
@@ -248,9 +298,9 @@ def build_face_detector(cfg: Union[None, str, dict, BaseFaceDetector] = None
                         ) -> BaseFaceDetector:
     """A detector from a config dict (``type`` = a registered detector), a
     registered name, or an object (returned as is); None gives the default
-    :class:`HaarFaceDetector`."""
+    :class:`MTCNNFaceDetector`."""
     if cfg is None:
-        return HaarFaceDetector()
+        return MTCNNFaceDetector()
     if isinstance(cfg, str):
         cfg = dict(type=cfg)
     if isinstance(cfg, dict):

@@ -1,5 +1,6 @@
-"""Face detectors (Haar, YuNet, mmdet) behind one interface, their setup
+"""Face detectors (MTCNN, Haar, YuNet, mmdet) behind one interface, their setup
 errors, and the IoU tracker."""
+import os.path as osp
 import sys
 import types
 
@@ -13,17 +14,64 @@ from s2d_mm.video_analysis.face_detectors import (
     FaceDetectorSetupError,
     HaarFaceDetector,
     MMDetFaceDetector,
+    MTCNNFaceDetector,
     YuNetFaceDetector,
     build_face_detector,
 )
 from s2d_mm.video_analysis.face_tracking import IoUFaceTracker, box_iou
 
 
-def test_haar_finds_the_astronauts_face():
+def test_mtcnn_is_the_default_and_finds_only_the_astronauts_face():
+    """The whole photograph (face, suit, flag, patches): one face, where
+    it is, with landmarks on the eyes, nose and mouth."""
     from skimage import data
     img = np.ascontiguousarray(data.astronaut()[..., ::-1])
     det = build_face_detector(None)
-    assert isinstance(det, HaarFaceDetector)
+    assert isinstance(det, MTCNNFaceDetector)
+    boxes, scores = det.detect(img)
+    assert boxes.shape == (1, 4) and scores[0] > 0.99
+    x1, y1, x2, y2 = boxes[0]
+    assert 170 < x1 < 195 and 255 < x2 < 280 and 55 < y1 < 80
+    assert 160 < y2 < 190
+    (lx, ly), (rx, ry), (nx, ny), (ml, _), (mr, my) = det.landmarks[0]
+    assert 195 < lx < 215 and 240 < rx < 255 and 95 < ly < 112
+    assert lx < nx < rx and ly < ny < my and ml < mr
+    # no face in the photo's lower half (suit, flag, patches) or sky
+    assert len(det.detect(img[260:])[0]) == 0
+    # the same face found on a frame of another size (boxes mapped back)
+    big = cv2.resize(img, (1024, 1024))
+    b2, _ = det.detect(big)  # downscaled to max_side 640 for detection
+    assert len(b2) == 1 and np.abs(b2[0] / 2 - boxes[0]).max() < 8
+
+
+def test_mtcnn_weights_checked(tmp_path):
+    from s2d_mm.video_analysis.mtcnn import MTCNN, mtcnn_weights_dir
+    with pytest.raises(FaceDetectorSetupError,
+                       match=r'MTCNN weight file not found: .*pnet\.pt'):
+        MTCNN(weights_dir=str(tmp_path))
+    import shutil
+    for name in ('pnet.pt', 'rnet.pt', 'onet.pt'):
+        shutil.copy(osp.join(mtcnn_weights_dir(), name), tmp_path / name)
+    MTCNN(weights_dir=str(tmp_path))  # an offline copy works
+    torch.save({'conv1.weight': torch.zeros(1)}, tmp_path / 'rnet.pt')
+    with pytest.raises(FaceDetectorSetupError, match='is not the MTCNN'):
+        MTCNN(weights_dir=str(tmp_path))
+    with pytest.raises(Exception, match='rnet.pt'):  # mismatch named
+        MTCNN(weights_dir=str(tmp_path), check_sha256=False)
+
+
+def test_mtcnn_without_facenet_pytorch_says_what_to_install(monkeypatch):
+    from s2d_mm.video_analysis import mtcnn
+    monkeypatch.setattr(mtcnn, 'mtcnn_weights_dir', lambda: None)
+    with pytest.raises(FaceDetectorSetupError,
+                       match='facenet-pytorch==2.6.0.*--detector haar'):
+        build_face_detector(dict(type='MTCNNFaceDetector'))
+
+
+def test_haar_finds_the_astronauts_face():
+    from skimage import data
+    img = np.ascontiguousarray(data.astronaut()[..., ::-1])
+    det = build_face_detector('HaarFaceDetector')
     boxes, scores = det.detect(img)
     assert len(boxes) >= 1 and scores.shape == (len(boxes), )
     x1, y1, x2, y2 = det(img)[0]  # largest first

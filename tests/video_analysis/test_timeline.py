@@ -100,26 +100,44 @@ def test_csv_and_json_schema(tiny_s2d, two_faces_mp4, tmp_path):
     assert data['fps'] == 25 and data['num_frames'] == 50
 
 
-@pytest.mark.parametrize('gap,tracks', [((20, 28), 2), ((15, 40), 4)])
-def test_face_free_gap_bridged_or_split(tiny_s2d, face_videos, gap, tracks):
+@pytest.mark.parametrize('gap,reid,tracks', [((20, 28), True, 2),
+                                              ((15, 40), False, 4),
+                                              ((15, 40), True, 2)])
+def test_face_free_gap_bridged_split_or_reidentified(tiny_s2d, face_videos,
+                                                     gap, reid, tracks):
     """Detection every 5 frames, K=3: a gap missing fewer than 3 detection
-    rounds is bridged (one track per face), a longer one ends the tracks and
-    the faces come back as new ones; no window covers face-free frames."""
+    rounds is bridged (one track per face); a longer one ends the tracks,
+    and the faces come back as new tracks, or, with re-identification by
+    appearance, with the ids they had (the left face is not taken for its
+    mirror image on the right); no window covers face-free frames."""
     reader = face_videos.Reader(60, gaps=[gap])
-    tl = analyze_video(tiny_s2d[2], reader, detect_every=5, max_missed=3)
+    tl = analyze_video(tiny_s2d[2], reader, detect_every=5, max_missed=3,
+                       min_track_seconds=0.,
+                       reid_gap_seconds=2. if reid else None)
     assert len(tl.tracks) == tracks
     spans = [(t['first_frame'], t['last_frame']) for t in tl.tracks]
-    if tracks == 2:
+    if gap == (20, 28):
         assert spans == [(0, 59), (0, 59)]
-    else:
+        return
+    for r in tl.rows:
+        assert r['frame_end'] < gap[0] or r['frame_start'] >= gap[1]
+    # ids in order of appearance, left face first
+    left = [_centre_x(tl.face_box(t['track_id'], t['last_frame'])) < 160
+            for t in tl.tracks]
+    if not reid:
         # before: last detection at 10; after: first detection at 40
         assert sorted(spans) == [(0, 10), (0, 10), (40, 59), (40, 59)]
-        for r in tl.rows:
-            assert r['frame_end'] < gap[0] or r['frame_start'] >= gap[1]
-        # ids in order of appearance, left face first
-        lefts = [_centre_x(tl.face_box(t['track_id'], t['first_frame']))
-                 < 160 for t in tl.tracks]
-        assert lefts == [True, False, True, False]
+        assert left == [True, False, True, False]
+        assert tl.reid_links == []
+    else:
+        assert [t['segments'] for t in tl.tracks] == [[[0, 10], [40, 59]]] * 2
+        assert left == [True, False]
+        for t in tl.tracks:  # the same side before and after the gap
+            before = _centre_x(tl.face_box(t['track_id'], 10))
+            assert (before < 160) == (_centre_x(
+                tl.face_box(t['track_id'], 59)) < 160)
+        assert sorted(link['track_id'] for link in tl.reid_links) == [0, 1]
+        assert all(link['gap_frames'] == 29 for link in tl.reid_links)
 
 
 def test_memory_does_not_grow_with_length(tiny_s2d, face_videos):
