@@ -187,7 +187,7 @@ def make_raw_video_set(root: str, good: Optional[int] = None) -> Dict:
             _GOOD[:good]):
         faces = [face]
         if i == 0:  # a small face passing in the background
-            faces.append(dict(start=(280, 40), end=(250, 50), side=30,
+            faces.append(dict(start=(275, 45), end=(255, 50), side=44,
                               tint=(1.2, 1., 0.8)))
         frames, boxes = render_video(n, size, faces, bg, seed=i)
         add(f'{subj}_{label}', subj, label, frames, boxes, fps,

@@ -141,21 +141,17 @@ def read_inputs(src: str, video_root=None, subject_regex=None):
 
 # ----------------------------------------------------------- extraction
 def atomic_write(path: str, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: a
-    reader sees the old file or the new one, never half of it."""
-    tmp = f'{path}.tmp-{os.getpid()}'
-    with open(tmp, 'w', newline='') as f:
+    """Write ``text`` whole or not at all (a temporary file renamed)."""
+    from s2d_mm.video_analysis.atomic import atomic_write as opener
+    with opener(path, newline='') as f:
         f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 def options_key(opts: dict) -> str:
     """Fingerprint of the options that change a clip."""
     keys = ('detector', 'detect_every', 'max_missed', 'iou_thr', 'smooth',
             'enlarge', 'size', 'num_frames', 'min_frames', 'min_hits',
-            'all_tracks', 'dominance', 'quality')
+            'all_tracks', 'dominance', 'quality', 'confirm')
     text = json.dumps({k: opts[k] for k in keys}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
@@ -199,10 +195,8 @@ class FaceClipExtractor:
         return dict(id=task['id'], row=row, clips=clips)
 
     def _extract(self, task, row):
-        import numpy as np
-
-        from s2d_mm.video_analysis import IoUFaceTracker
         from s2d_mm.apis.video_reader import open_video
+        from s2d_mm.video_analysis import main_track, track_faces
         o = self.opts
         try:
             reader = open_video(task['video'])
@@ -217,61 +211,70 @@ class FaceClipExtractor:
             if n < o['min_frames']:
                 raise _Drop('too short', f'{n} frames; a clip needs '
                             f'{o["min_frames"]} (--min-frames)')
-            det_frames = sorted(set(range(0, n, o['detect_every'])) |
-                                {n - 1})
-            tracker = IoUFaceTracker(iou_thr=o['iou_thr'],
-                                     max_missed=o['max_missed'])
-            for f, frame in reader.iter_frames(det_frames):
-                boxes, scores = self.detector.detect(frame)
-                tracker.update(f, boxes, scores)
-            rounds = tracker.num_rounds
+            # detection, tracking, confirmation (hit share, score, size),
+            # re-identification after gaps: s2d_mm.video_analysis; the
+            # clip length is judged here, so no length test there
+            faces = track_faces(
+                reader, self.detector, detect_every=o['detect_every'],
+                max_missed=o['max_missed'], iou_thr=o['iou_thr'],
+                min_frames=1, min_track_seconds=0., **o['confirm'])
+            rounds = len(faces.round_frames)
             row['detection_rounds'] = rounds
-            row['hit_rate'] = round(tracker.num_rounds_with_face / rounds, 3)
-            # a face is a track seen in a few rounds (a lone detection on
-            # the background is not)
-            faces = [t for t in tracker.tracks()
-                     if len(t.frames) >= min(o['min_hits'], rounds)]
-            row['faces'] = len(faces)
-            if not faces:
+            row['hit_rate'] = round(faces.rounds_with_face / rounds, 3)
+            # a face is seen in a few rounds (a lone detection is not)
+            found = {tid: segs for tid, segs in faces.tracks.items()
+                     if sum(len(s.frames) for s in segs) >=
+                     min(o['min_hits'], rounds)}
+            row['faces'] = len(found)
+            if not found:
+                why = '; '.join(sorted({d['reason'] for d in faces.dropped}))
                 raise _Drop('no face', f'faces detected in '
-                            f'{tracker.num_rounds_with_face} of {rounds} '
-                            'detection rounds, none tracked')
-            long = [t for t in faces if t.num_frames >= o['min_frames']]
+                            f'{faces.rounds_with_face} of {rounds} detection '
+                            'rounds, none tracked' +
+                            (f' (tracks dropped: {why})' if why else ''))
+            long = {tid: segs for tid, segs in found.items()
+                    if _span(segs) >= o['min_frames']}
             if not long:
-                span = max(t.num_frames for t in faces)
+                span = max(_span(segs) for segs in found.values())
                 raise _Drop('too short', f'the face is tracked over {span} '
                             f'frames; a clip needs {o["min_frames"]}')
-            long.sort(key=_presence, reverse=True)
-            if not o['all_tracks'] and len(long) > 1 and \
-                    _presence(long[1]) * o['dominance'] > _presence(long[0]):
+            main = main_track(_Only(faces, long))
+            others = [t for t in long if t != main]
+            if not o['all_tracks'] and any(
+                    _presence(long[t]) * o['dominance'] >
+                    _presence(long[main]) for t in others):
                 raise _Drop('several faces', f'{len(long)} faces of '
                             'comparable size and duration; --all-tracks '
                             'writes one clip per face')
-            kept = long if o['all_tracks'] else long[:1]
-            kept.sort(key=lambda t: t.track_id)
+            kept = sorted(long) if o['all_tracks'] else [main]
             clips = []
-            for k, track in enumerate(kept):
+            for k, tid in enumerate(kept):
                 cid = f'{task["id"]}_t{k}' if o['all_tracks'] else task['id']
-                clips.append(self._write_clip(reader, track, cid, task))
-            main = kept[0] if len(kept) == 1 else max(kept, key=_presence)
-            in_span = sum(1 for f in det_frames
-                          if main.first_frame <= f <= main.last_frame)
-            row['track_hit_rate'] = round(len(main.frames) / in_span, 3)
+                clips.append(self._write_clip(reader, faces, tid, cid, task))
+            segs = long[main]
+            in_span = sum(1 for f in faces.round_frames
+                          if any(s.first_frame <= f <= s.last_frame
+                                 for s in segs))
+            row['track_hit_rate'] = round(
+                sum(len(s.frames) for s in segs) / max(1, in_span), 3)
             return clips
 
-    def _write_clip(self, reader, track, cid, task):
+    def _write_clip(self, reader, faces, tid, cid, task):
         import cv2
         import numpy as np
 
         from s2d_mm.video_analysis import crop_frame, square_box
         o = self.opts
-        span = np.arange(track.first_frame, track.last_frame + 1)
+        # the frames the face is on: its segments (a long absence between
+        # two segments of a re-identified face is left out)
+        span = np.concatenate([np.arange(s.first_frame, s.last_frame + 1)
+                               for s in faces.tracks[tid]])
         if o['num_frames']:
             idx = np.linspace(0, len(span) - 1, o['num_frames'])
             frames = span[np.round(idx).astype(int)]
         else:
             frames = span
-        face = track.box_at(frames, o['smooth'])
+        face = faces.boxes(tid, frames, o['smooth'])
         crop = square_box(face, o['enlarge'])
         final = osp.join(o['out_dir'], 'frames', cid)
         partial = final + '.partial'
@@ -297,7 +300,7 @@ class FaceClipExtractor:
             source_frames=frames.tolist(),
             crop_boxes=[[round(float(v), 2) for v in b] for b in crop],
             face_boxes=[[round(float(v), 2) for v in b] for b in face],
-            track=track.to_dict())
+            detector=faces.detector, track=faces.track_info(tid))
         os.makedirs(osp.join(o['out_dir'], 'meta'), exist_ok=True)
         atomic_write(osp.join(o['out_dir'], 'meta', cid + '.json'),
                      json.dumps(meta))
@@ -313,13 +316,26 @@ class _Drop(Exception):
         self.reason, self.detail = reason, detail
 
 
-def _presence(track) -> float:
+def _span(segments) -> int:
+    """Frames a face is on (its segments)."""
+    return sum(s.num_frames for s in segments)
+
+
+def _presence(segments) -> float:
     """How much a face is in the video: detection rounds it was found in
-    times its median area (the largest, longest-lasting face wins)."""
+    times its median area; a face is the main one when it is larger and
+    longer-lasting than the others by --dominance."""
     import numpy as np
-    boxes = np.stack(track.boxes)
+    boxes = np.concatenate([np.stack(s.boxes) for s in segments])
     area = np.median((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]))
-    return len(track.frames) * float(area)
+    return len(boxes) * float(area)
+
+
+class _Only:
+    """A FaceTracks view holding some of its tracks (for main_track)."""
+
+    def __init__(self, faces, tracks):
+        self.tracks = tracks
 
 
 # worker processes hold one extractor each
@@ -474,6 +490,18 @@ def parse_args(argv=None):
                    'one training clip)')
     p.add_argument('--min-hits', type=int, default=3,
                    help='detection rounds a face needs to count')
+    p.add_argument('--min-hit-share', type=float, default=0.6,
+                   help='share of the detection rounds of its span a face '
+                   'must be detected in (track confirmation)')
+    p.add_argument('--min-score', type=float, default=None,
+                   help="smallest median detector score of a face (default:"
+                   " the detector's, see s2d_mm.video_analysis.face_search)")
+    p.add_argument('--min-face', type=float, default=0.05,
+                   help='smallest median face side, as a fraction of the '
+                   "frame's shorter side")
+    p.add_argument('--reid-gap', type=float, default=10.,
+                   help='longest absence (s) after which a face that comes '
+                   'back with the same look continues its clip (0: off)')
     p.add_argument('--all-tracks', action='store_true',
                    help='one clip per face instead of the main face')
     p.add_argument('--dominance', type=float, default=2.0,
@@ -519,6 +547,10 @@ def main(argv=None):
                 smooth=args.smooth, enlarge=args.enlarge, size=args.size,
                 num_frames=args.num_frames, min_frames=args.min_frames,
                 min_hits=args.min_hits, all_tracks=args.all_tracks,
+                confirm=dict(min_hit_share=args.min_hit_share,
+                             min_score=args.min_score,
+                             min_size=args.min_face,
+                             reid_gap_seconds=args.reid_gap),
                 dominance=args.dominance, quality=args.quality,
                 out_dir=osp.abspath(args.out_dir))
     try:  # a detector that cannot be set up stops here, not per video
