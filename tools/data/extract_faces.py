@@ -60,7 +60,8 @@ REPORT_COLUMNS = ('video', 'label', 'subject', 'status', 'reason', 'detail',
                   'detection_rounds', 'hit_rate', 'track_hit_rate', 'faces',
                   'seconds')
 DROP_REASONS = ('no face', 'too short', 'corrupt', 'several faces')
-DETECTOR_ALIASES = dict(haar='HaarFaceDetector', yunet='YuNetFaceDetector',
+DETECTOR_ALIASES = dict(haar='HaarFaceDetector', mtcnn='MTCNNFaceDetector',
+                        yunet='YuNetFaceDetector',
                         mmdet='MMDetFaceDetector')
 STATE_VERSION = 1
 
@@ -465,8 +466,9 @@ def parse_args(argv=None):
     p.add_argument('--workers', type=int, default=1,
                    help='parallel processes (default 1)')
     p.add_argument('--detector', default='haar',
-                   help='haar (default), yunet, mmdet or the name of any '
-                   'registered face detector')
+                   help='haar (default, as tools/analyze_video.py), mtcnn, '
+                   'yunet, mmdet or the name of any registered face '
+                   'detector; use the detector and --enlarge of inference')
     p.add_argument('--det-options', nargs='+', action=DictAction,
                    default={}, help='detector arguments key=value, e.g. '
                    'model=face_detection_yunet_2023mar.onnx score_thr=0.8')
