@@ -202,42 +202,32 @@ def test_killed_extraction_resumes(raw_set, extracted, tmp_path):
     assert summary['extracted_now'] == 0
 
 
-CUSTOM_CFG = '''
-_base_ = ['{repo}/configs/s2d_custom.py']
-classes = ('Happy', 'Sad')
-num_classes = 2
-data_root = '{data_root}'
-dfew_ckpt = '{dfew_ckpt}'
-load_from = dfew_ckpt
-model = dict(_delete_=True, **{model!r})
-train_pipeline = [
-    dict(type='SampleFrames', clip_len=4, frame_interval=1, num_clips=1,
-         out_of_bound_opt='repeat_last'),
-    dict(type='RawFrameDecode'),
-    dict(type='Resize', scale=(32, 32), keep_ratio=False),
-    dict(type='Flip', flip_ratio=0.5),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs'),
-]
-test_pipeline = [
-    dict(type='SampleFrames', clip_len=4, frame_interval=1, num_clips=2,
-         test_mode=True, out_of_bound_opt='repeat_last'),
-    dict(type='RawFrameDecode'),
-    dict(type='Resize', scale=(32, 32), keep_ratio=False),
-    dict(type='FormatShape', input_format='NCTHW'),
-    dict(type='PackActionInputs'),
-]
-train_dataloader = dict(
-    batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(classes=classes, data_root=data_root,
-                 pipeline=train_pipeline))
-test_dataloader = dict(
-    batch_size=2, num_workers=0, persistent_workers=False,
-    dataset=dict(classes=classes, data_root=data_root,
-                 pipeline=test_pipeline))
-train_cfg = dict(max_epochs=1)
-default_hooks = dict(logger=dict(interval=1))
-'''
+TINY_CFG = osp.join(REPO, 'configs', 'demo', 's2d_custom_tiny.py')
+
+
+def test_custom_config_reads_the_clips(extracted):
+    """configs/s2d_custom.py: the class list sets the head and reaches
+    both datasets, which read the extracted clips."""
+    from mmengine.config import Config
+    from mmengine.registry import DATASETS, DefaultScope
+    from s2d_mm.engine import load_experiment_config
+    cfg = load_experiment_config(
+        osp.join(REPO, 'configs', 's2d_custom.py'),
+        dict(data_root=extracted, fold=2))
+    assert cfg.model.cls_head.num_classes == len(cfg.classes) == 7
+    assert cfg.default_hooks.strict_load.allow_head_mismatch
+    assert cfg.load_from.endswith('s2d_dfew_converted.pth')
+    image = Config.fromfile(osp.join(REPO, 'configs',
+                                     's2d_custom_from_image.py'))
+    assert image.load_from is None
+    assert image.model.backbone.init_cfg.type == 'ImageStageInit'
+    ann = osp.join(extracted, 'annotations.csv')
+    with DefaultScope.overwrite_default_scope('mmaction'):
+        for loader in (cfg.train_dataloader, cfg.test_dataloader):
+            ds = DATASETS.build(dict(loader.dataset, ann_file=ann, fold=None))
+            assert ds.classes == cfg.classes
+            assert len(ds) == 8
+            assert {ds.get_data_info(i)['label'] for i in range(8)} == {0, 1}
 
 
 def test_folds_finetune_test_aggregate(extracted, tmp_path, monkeypatch,
@@ -245,6 +235,8 @@ def test_folds_finetune_test_aggregate(extracted, tmp_path, monkeypatch,
     import torch
     from mmaction.registry import MODELS
     from mmengine.registry import init_default_scope
+
+    from s2d_mm.utils.checkpoint import load_checkpoint_file
     monkeypatch.chdir(tmp_path)
     # folds by subject
     folds = load_tool('data/make_folds')
@@ -266,15 +258,14 @@ def test_folds_finetune_test_aggregate(extracted, tmp_path, monkeypatch,
     dfew = MODELS.build(tiny_model_cfg(num_classes=7, sdl=False))
     torch.save(dict(state_dict=dfew.state_dict(), meta=dict()),
                'tiny_dfew.pth')
-    cfg = tmp_path / 's2d_custom_tiny.py'
-    cfg.write_text(CUSTOM_CFG.format(
-        repo=REPO, data_root=extracted, dfew_ckpt=str(tmp_path /
-                                                       'tiny_dfew.pth'),
-        model=tiny_model_cfg(num_classes=2, sdl=False)))
+    cfg = TINY_CFG  # the README's commands
+    opts = [f'data_root={extracted}']
     train, test = load_tool('train'), load_tool('test')
     metrics = {}
     for k in (1, 2):
-        runner = train.main([str(cfg), '--cfg-options', f'fold={k}'])
+        runner = train.main([cfg, '--cfg-options', f'fold={k}',
+                             f'load_from={tmp_path / "tiny_dfew.pth"}'] +
+                            opts)
         ds = runner.train_dataloader.dataset
         assert ds.ann_file.endswith(f'folds/train_{k}.csv')
         assert ds.classes == ('Happy', 'Sad')
@@ -282,14 +273,19 @@ def test_folds_finetune_test_aggregate(extracted, tmp_path, monkeypatch,
                           for i in range(len(ds))}
         assert train_subjects == set(record['folds'][k - 1]
                                      ['train_subjects'])
-        head = runner.model.cls_head.fc_cls.weight
-        assert head.shape[0] == 2
-        # the backbone came from the checkpoint (the head could not)
-        emb = runner.model.backbone.state_dict()['pos_embed']
-        assert emb.shape == dfew.backbone.state_dict()['pos_embed'].shape
+        assert runner.model.cls_head.fc_cls.weight.shape[0] == 2
+        # the backbone came from the checkpoint, the 2-class head is new
+        ckpt = load_checkpoint_file(
+            f'work_dirs/s2d_custom_tiny/fold{k}/epoch_1.pth')['state_dict']
+        assert ckpt['cls_head.fc_cls.weight'].shape[0] == 2
+        # frozen ViT weights: still the loaded checkpoint's
+        for key in ('backbone.patch_embed.projection.weight',
+                    'backbone.layers.0.attn.qkv.weight'):
+            assert torch.equal(ckpt[key], dfew.state_dict()[key]), key
         metrics[k] = test.main([
-            str(cfg), f'work_dirs/s2d_custom_tiny/fold{k}/epoch_1.pth',
-            '--cfg-options', f'fold={k}', '--out-dir', f'results/fold{k}'])
+            cfg, f'work_dirs/s2d_custom_tiny/fold{k}/epoch_1.pth',
+            '--out-dir', f'results/fold{k}', '--cfg-options', f'fold={k}'] +
+            opts)
     capsys.readouterr()
     aggregate = load_tool('analysis/aggregate_folds')
     folds_json = osp.join(extracted, 'folds', 'folds.json')

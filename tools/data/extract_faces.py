@@ -610,6 +610,9 @@ def main(argv=None):
         videos_per_min=round(60 * len(todo) / wall, 2) if todo else None,
         source_frames_per_s=round(frames / wall, 1) if todo else None,
         options={k: v for k, v in opts.items() if k != 'out_dir'})
+    from s2d_mm.utils.machine import describe_machine, format_machine
+    machine = describe_machine()
+    summary['machine'] = machine
     atomic_write(osp.join(out, 'extract_summary.json'),
                  json.dumps(summary, indent=1))
     print(f'kept {len(kept)} of {len(tasks)} videos '
@@ -622,6 +625,7 @@ def main(argv=None):
               f'{summary["videos_per_min"]} videos/min, '
               f'{summary["source_frames_per_s"]} source frames/s '
               f'({args.workers} worker(s))')
+        print('machine: ' + '; '.join(format_machine(machine)[:2]))
     print(f'report: {osp.join(out, "extract_report.csv")}')
     return 0
 
