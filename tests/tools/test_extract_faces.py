@@ -210,6 +210,7 @@ def test_custom_config_reads_the_clips(extracted):
     both datasets, which read the extracted clips."""
     from mmengine.config import Config
     from mmengine.registry import DATASETS, DefaultScope
+
     from s2d_mm.engine import load_experiment_config
     cfg = load_experiment_config(
         osp.join(REPO, 'configs', 's2d_custom.py'),

@@ -4,8 +4,6 @@ import json
 import os.path as osp
 from collections import Counter
 
-import pytest
-
 from .conftest import load_tool
 
 
