@@ -310,3 +310,29 @@ def test_folds_finetune_test_aggregate(extracted, tmp_path, monkeypatch,
             capsys.readouterr().err
     finally:
         shutil.move(backup, leaked)
+
+
+def test_a_crashing_decoder_costs_only_its_video(raw_set, tmp_path,
+                                                 monkeypatch):
+    """A worker process that dies on a video (as a decoder segfault would)
+    is replaced; the video is reported as corrupt, the batch goes on."""
+    extract = load_tool('data/extract_faces')
+    call = extract.FaceClipExtractor.__call__
+
+    def crash_on_one(self, task):
+        if task['id'] == 's2_Sad':  # absolute paths: ids from the names
+            os._exit(139)
+        return call(self, task)
+
+    monkeypatch.setattr(extract.FaceClipExtractor, '__call__', crash_on_one)
+    src = tmp_path / 'three.csv'
+    names = ('s1_Sad', 's2_Sad', 's3_Sad')
+    src.write_text('path,label,subject\n' + ''.join(
+        f'{raw_set["videos"][n]},Sad,{n[:2]}\n' for n in names))
+    out = str(tmp_path / 'out')
+    assert extract.main([str(src), out, '--no-progress'] + FAST) == 0
+    report = _read_csv(osp.join(out, 'extract_report.csv'))
+    assert [r['status'] for r in report] == ['kept', 'dropped', 'kept']
+    assert report[1]['reason'] == 'corrupt'
+    assert 'the worker decoding it died (exit code 139)' in \
+        report[1]['detail']

@@ -130,9 +130,16 @@ def read_inputs(src: str, video_root=None, subject_regex=None):
                                  f'{subject_regex!r} does not match')
             t['subject'] = m.groupdict().get('subject') or (
                 m.group(1) if m.groups() else m.group(0))
+    # clip ids from the paths as given; absolute ones relative to the
+    # folder all the videos are in
+    named = [t['name'] for t in tasks]
+    if any(osp.isabs(n) for n in named):
+        base = osp.commonpath([osp.dirname(osp.abspath(t['video']))
+                               for t in tasks])
+        named = [osp.relpath(osp.abspath(t['video']), base) for t in tasks]
     seen = {}
-    for t in tasks:
-        t['id'] = clip_id_of(t['name'])
+    for t, name in zip(tasks, named):
+        t['id'] = clip_id_of(name)
         if t['id'] in seen:
             raise InputError(f'{t["name"]} and {seen[t["id"]]} give the same '
                              f'clip id {t["id"]!r}')
@@ -350,58 +357,100 @@ def _init_worker(opts):
     _EXTRACTOR = FaceClipExtractor(opts)
 
 
-def _run_task(task):
-    """Extract one video and record it (``.state/<id>.json``, last)."""
-    result = _EXTRACTOR(task)
+def _record(task, result, out_dir):
+    """Write a video's record (``.state/<id>.json``): last, after its
+    clips, so that a record means a finished video."""
     state = dict(version=STATE_VERSION, key=task['key'],
                  video=task['video_key'], **result)
-    atomic_write(osp.join(_EXTRACTOR.opts['out_dir'], '.state',
-                          task['id'] + '.json'), json.dumps(state))
+    atomic_write(osp.join(out_dir, '.state', task['id'] + '.json'),
+                 json.dumps(state))
     return result
 
 
-def _worker_loop(opts, tasks, results):
+def _worker_loop(opts, conn):
+    """A worker process: tasks in, results out, over its own pipe."""
     _init_worker(opts)
-    for task in iter(tasks.get, None):
-        results.put(_run_task(task))
+    for task in iter(conn.recv, None):
+        conn.send(_record(task, _EXTRACTOR(task), opts['out_dir']))
 
 
-def _run_parallel(todo, opts, workers):
-    """Results of ``todo`` from ``workers`` forked processes, as they
-    come. Forked, so that nothing but the task and result dicts is pickled
-    (the tool is a script, not an importable module)."""
+def _crashed(task, exitcode) -> dict:
+    """The result of a video whose worker died (a decoder crash)."""
+    row = {k: '' for k in REPORT_COLUMNS}
+    row.update(video=task['name'], label=task['label'],
+               subject=task['subject'] or '', status='dropped',
+               reason='corrupt', detail=f'the worker decoding it died '
+               f'(exit code {exitcode})')
+    return dict(id=task['id'], row=row, clips=[])
+
+
+def run_extraction(todo, opts, workers):
+    """Results of ``todo`` as they come, from ``workers`` forked worker
+    processes (forked: nothing but task and result dicts is pickled, the
+    tool being a script). Each worker gets one video at a time over its own
+    pipe, so a worker that dies (a decoder crash) costs only the video it
+    held, recorded as ``corrupt``; a new worker takes its place."""
     import multiprocessing
-    import queue
+    from collections import deque
+    from multiprocessing.connection import wait
     ctx = multiprocessing.get_context('fork')
-    tasks, results = ctx.Queue(), ctx.Queue()
-    for t in todo:
-        tasks.put(t)
-    for _ in range(workers):
-        tasks.put(None)
-    procs = [ctx.Process(target=_worker_loop, args=(opts, tasks, results),
-                         daemon=True) for _ in range(workers)]
-    for p in procs:
-        p.start()
+    pending = deque(todo)
+    busy = {}  # parent end of a worker's pipe -> [process, task]
+
+    def start_and_feed():
+        if not pending:
+            return
+        conn, child = ctx.Pipe()
+        proc = ctx.Process(target=_worker_loop, args=(opts, child),
+                           daemon=True)
+        proc.start()
+        child.close()
+        task = pending.popleft()
+        conn.send(task)
+        busy[conn] = [proc, task]
+
+    for _ in range(min(workers, len(todo))):
+        start_and_feed()
     try:
-        for _ in range(len(todo)):
-            while True:
+        while busy:
+            ready = wait(list(busy) + [p.sentinel for p, _ in busy.values()])
+            for conn in list(busy):
+                proc, task = busy[conn]
+                result = None
+                if conn in ready:
+                    try:
+                        result = conn.recv()
+                    except EOFError:
+                        pass
+                elif proc.sentinel not in ready:
+                    continue
+                if result is None:  # the worker died on this video
+                    proc.join()
+                    del busy[conn]
+                    conn.close()
+                    yield _record(task, _crashed(task, proc.exitcode),
+                                  opts['out_dir'])
+                    start_and_feed()
+                    continue
+                yield result
+                nxt = pending.popleft() if pending else None
                 try:
-                    yield results.get(timeout=1.0)
-                    break
-                except queue.Empty:
-                    dead = [p.exitcode for p in procs
-                            if p.exitcode not in (None, 0)]
-                    if dead:
-                        raise RuntimeError(
-                            f'an extraction worker died (exit code '
-                            f'{dead[0]}); the finished videos are recorded:'
-                            ' rerun the same command to resume')
-        for p in procs:
-            p.join()
+                    conn.send(nxt)
+                    if nxt is not None:
+                        busy[conn][1] = nxt
+                        continue
+                except OSError:  # it died between two videos
+                    if nxt is not None:
+                        pending.appendleft(nxt)
+                proc.join()
+                del busy[conn]
+                conn.close()
+                if pending and len(busy) < workers:
+                    start_and_feed()
     finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
+        for proc, _ in busy.values():
+            if proc.is_alive():
+                proc.terminate()
 
 
 # ------------------------------------------------------------ bookkeeping
@@ -582,9 +631,7 @@ def main(argv=None):
     if todo:
         workers = min(args.workers, len(todo))
         bar = None if args.no_progress else ProgressBar(len(todo))
-        iterator = map(_run_task, todo) if workers == 1 else \
-            _run_parallel(todo, opts, workers)
-        for res in iterator:
+        for res in run_extraction(todo, opts, workers):
             results[res['id']] = res
             if bar is not None:
                 bar.update()
