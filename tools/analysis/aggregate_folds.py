@@ -16,6 +16,13 @@ annotation file, rebuilt from the recorded dataset config
 annotations). Results without a record (mmengine logs, older files) are
 used with a warning that they are unverified.
 
+With ``--folds FOLDS_JSON`` (written by ``tools/data/make_folds.py``) the
+folds are checked against the subject folds they were made from: as many
+fold results as folds, every fold's recorded test annotation is that
+fold's ``test_k.csv``, and no subject is in both the train and the test
+file of a fold (re-read from the files, so an edited file is caught); the
+table then shows each fold's test subjects and clips.
+
 Examples::
 
     # work_dirs/s2d_dfew/fold1 ... fold5 (tools/train.py / test.py layout)
@@ -188,14 +195,106 @@ def aggregate(paths: List[str], prefix: str = 'test',
                 std=dict(UAR=float(uar.std()), WAR=float(war.std())))
 
 
+def _fold_annotation(folds_dir: str, template: str, fold: int) -> str:
+    return osp.join(folds_dir, template.format(fold=fold))
+
+
+def _recorded_test_file(record: Dict) -> Optional[str]:
+    """The test annotation file a provenance record names, absolute."""
+    ds = record.get('test_dataset') or {}
+    ann = ds.get('ann_file')
+    if not isinstance(ann, str):
+        return None
+    if '{fold}' in ann and record.get('fold') is not None:
+        ann = ann.format(fold=record['fold'])
+    if not osp.isabs(ann) and ds.get('data_root'):
+        ann = osp.join(ds['data_root'], ann)
+    return osp.abspath(ann)
+
+
+def check_folds(result: Dict, folds_json: str) -> Dict:
+    """Check fold results against the folds of ``make_folds.py``: one
+    result per fold, each scored on its fold's test file, no subject in a
+    fold's train and test files. Adds ``test_subjects`` and ``test_clips``
+    to every fold; raises :class:`FoldResultError`."""
+    with open(folds_json) as f:
+        record = json.load(f)
+    folds_dir = osp.dirname(osp.abspath(folds_json))
+    if len(result['folds']) != record['k']:
+        raise FoldResultError(
+            f'{folds_json} has {record["k"]} folds, but '
+            f'{len(result["folds"])} fold results were found: '
+            + ', '.join(f['fold'] for f in result['folds']))
+    tested = {}
+    for spec in record['folds']:
+        k = spec['fold']
+        parts = {}
+        for part in ('train', 'test'):
+            path = _fold_annotation(folds_dir, record[part], k)
+            parts[part] = _subjects(path)
+        leak = sorted(set(parts['train'][0]) & set(parts['test'][0]))
+        if leak:
+            raise FoldResultError(
+                f'fold {k}: subject(s) {", ".join(leak)} in both '
+                f'{record["train"].format(fold=k)} and '
+                f'{record["test"].format(fold=k)} (a subject leak)')
+        for subj in sorted(set(parts['test'][0])):
+            if subj in tested:
+                raise FoldResultError(
+                    f'subject {subj} is tested in folds {tested[subj]} and '
+                    f'{k}')
+            tested[subj] = k
+        spec['_test_file'] = _fold_annotation(folds_dir, record['test'], k)
+        spec['_counts'] = (sorted(set(parts['test'][0])), parts['test'][1])
+    by_number = {s['fold']: s for s in record['folds']}
+    for i, fold in enumerate(result['folds']):
+        number = _fold_number(fold['fold'])
+        spec = by_number.get(number if number is not None else i + 1)
+        if spec is None:
+            raise FoldResultError(
+                f'{fold["fold"]}: no fold of that number in {folds_json}')
+        recorded = _recorded_test_file(fold.get('provenance') or {})
+        if recorded is not None and (
+                not osp.exists(recorded) or
+                not osp.samefile(recorded, spec['_test_file'])):
+            raise FoldResultError(
+                f'{fold["source"]}: scored on {recorded}, but fold '
+                f'{spec["fold"]} of {folds_json} tests '
+                f'{spec["_test_file"]}')
+        fold['test_subjects'], fold['test_clips'] = spec['_counts']
+    return result
+
+
+def _subjects(path: str) -> Tuple[List[str], int]:
+    """Subjects of a fold file (in file order, repeated) and its rows."""
+    from s2d_mm.datasets.labelled_videos import parse_labelled_rows
+    if not osp.isfile(path):
+        raise FoldResultError(f'fold file {path} does not exist')
+    try:
+        rows = parse_labelled_rows(path)
+    except ValueError as err:  # AnnotationError: file, line, reason
+        raise FoldResultError(str(err)) from None
+    missing = [r['line'] for r in rows if r['subject'] is None]
+    if missing:
+        raise FoldResultError(f'{path}, line {missing[0]}: no subject')
+    return [r['subject'] for r in rows], len(rows)
+
+
 def format_table(result: Dict) -> str:
-    lines = ['| fold | UAR | WAR |', '|---|---:|---:|']
+    subjects = all('test_subjects' in f for f in result['folds'])
+    extra = ' test subjects | clips |' if subjects else ''
+    lines = ['| fold | UAR | WAR |' + extra,
+             '|---|---:|---:|' + ('---|---:|' if subjects else '')]
     for f in result['folds']:
-        lines.append(f'| {f["fold"]} | {f["UAR"]:.2f} | {f["WAR"]:.2f} |')
+        cells = (f' {", ".join(f["test_subjects"])} | {f["test_clips"]} |'
+                 if subjects else '')
+        lines.append(f'| {f["fold"]} | {f["UAR"]:.2f} | {f["WAR"]:.2f} |' +
+                     cells)
     m, s = result['mean'], result['std']
+    pad = ' | |' if subjects else ''
     lines.append(f'| **mean ({len(result["folds"])} folds)** | '
-                 f'**{m["UAR"]:.2f}** | **{m["WAR"]:.2f}** |')
-    lines.append(f'| std | {s["UAR"]:.2f} | {s["WAR"]:.2f} |')
+                 f'**{m["UAR"]:.2f}** | **{m["WAR"]:.2f}** |' + pad)
+    lines.append(f'| std | {s["UAR"]:.2f} | {s["WAR"]:.2f} |' + pad)
     return '\n'.join(lines)
 
 
@@ -209,6 +308,8 @@ def main(argv=None):
     p.add_argument('--expect', type=int, default=None,
                    help='fail unless exactly this many folds are found')
     p.add_argument('--out', help='also write the table (.md, .csv or .json)')
+    p.add_argument('--folds', help='folds.json of tools/data/make_folds.py: '
+                   'check the results against its subject folds')
     p.add_argument('--no-sample-check', action='store_true',
                    help='do not compare sample counts with the test '
                    'annotations (they are not on this machine)')
@@ -216,6 +317,8 @@ def main(argv=None):
     try:
         result = aggregate(args.paths, args.prefix,
                            sample_check=not args.no_sample_check)
+        if args.folds:
+            check_folds(result, args.folds)
     except FoldResultError as err:
         print(f'error: {err}', file=sys.stderr)
         return 1
