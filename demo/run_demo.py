@@ -20,9 +20,7 @@ import os.path as osp
 import sys
 import time
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+from demo import REPO_ROOT as REPO
 
 BANNER = """\
 ==============================================================================

@@ -9,7 +9,7 @@
    UAR/WAR metric, which writes the confusion matrix.
 
 Used by ``demo/run_demo.py`` and, through :mod:`demo.ablation`,
-``tools/analysis/demo_ablation.py``.
+``python -m demo.run_ablation``.
 """
 import contextlib
 import copy
