@@ -25,7 +25,7 @@ part is scored after the last epoch of every run and is what any choice
 (epochs, the order options' settings) may look at. ``test_set_1.csv`` is
 read once per run, at its end, for the table.
 
-Used by ``tools/analysis/demo_ablation.py``.
+Used by ``python -m demo.run_ablation`` (:mod:`demo.run_ablation`).
 """
 import copy
 import csv

@@ -2,7 +2,7 @@
 
 Example::
 
-    python demo/generate_data.py --out data/synthetic_dfew \
+    python -m demo.generate_data --out data/synthetic_dfew \
         --clips-per-class 40 --frames 16 --size 112 --seed 0
 
 The faces are procedurally rendered (not real people); see
@@ -10,13 +10,7 @@ The faces are procedurally rendered (not real people); see
 """
 import argparse
 import json
-import os.path as osp
-import sys
 import time
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO not in sys.path:  # run as `python demo/<script>.py` from a clone
-    sys.path.insert(0, REPO)
 
 
 def parse_args(argv=None):

@@ -20,9 +20,7 @@ import os.path as osp
 import sys
 import time
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+from demo import REPO_ROOT as REPO
 
 BANNER = """\
 ==============================================================================
@@ -38,7 +36,9 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description='S2D demo on synthetic data')
     p.add_argument('--work-dir', default=osp.join(REPO, 'work_dirs', 'demo'))
     p.add_argument('--clips-per-class', type=int, default=40)
-    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--seed', type=int, default=0,
+                   help='seed of the generated data and of every training '
+                   'stage')
     p.add_argument('--regenerate', action='store_true',
                    help='generate the data even if it exists')
     p.add_argument('--landmark-epochs', type=int, default=None)
@@ -63,21 +63,28 @@ def _cpu_seconds():
 class StageClock:
     """Wall and CPU seconds of each demo step (CPU time is the figure that
     holds when other processes share the machine; wall time is what a user
-    waits)."""
+    waits).
 
-    def __init__(self):
+    Args:
+        wall, cpu: clocks returning seconds (default :func:`time.time` and
+            the CPU time of this process and its finished children).
+    """
+
+    def __init__(self, wall=time.time, cpu=None):
         self.stages = {}
         self._open = None
+        self._wall = wall
+        self._cpu = cpu or _cpu_seconds
 
     def start(self, name):
         self.stop()
-        self._open = (name, time.time(), _cpu_seconds())
+        self._open = (name, self._wall(), self._cpu())
 
     def stop(self):
         if self._open is not None:
             name, wall, cpu = self._open
-            self.stages[name] = dict(wall_s=round(time.time() - wall, 1),
-                                     cpu_s=round(_cpu_seconds() - cpu, 1))
+            self.stages[name] = dict(wall_s=round(self._wall() - wall, 1),
+                                     cpu_s=round(self._cpu() - cpu, 1))
             self._open = None
         return self.stages
 
@@ -191,7 +198,7 @@ def main(argv=None):
     _step(clock, 2, 'Training the landmark network (mmpose MobileFaceNet, 68 '
           'landmarks)')
     lm = stages.train_landmark(data_root, osp.join(work, 'landmark'),
-                               epochs=args.landmark_epochs)
+                               epochs=args.landmark_epochs, seed=args.seed)
     fe = lm['frame_error']
     print(f'  {len_test_frames(meta)} frames of the test clips: NME '
           f'{lm["NME"]:.4f} (inter-ocular); per-frame error median '
@@ -205,7 +212,7 @@ def main(argv=None):
           'still photos')
     img = stages.train_image_stage(data_root, osp.join(work, 'image'),
                                    lm['checkpoint'],
-                                   epochs=args.image_epochs)
+                                   epochs=args.image_epochs, seed=args.seed)
     print(f'  held-out stills: UAR {img["UAR"]:.1f}% WAR {img["WAR"]:.1f}% '
           '(Surprise and Fear stills are alike)  '
           f'{clock.last()}')
@@ -214,7 +221,8 @@ def main(argv=None):
           'embedding, SDL (DFEWDataset)')
     vid = stages.train_video_stage(
         data_root, osp.join(work, 'video'), lm['checkpoint'],
-        img['checkpoint'], epochs=args.video_epochs, out_dir=work)
+        img['checkpoint'], epochs=args.video_epochs, out_dir=work,
+        seed=args.seed)
     m = vid['metrics']
     classes = meta['classes']
     print(f'  TEST (synthetic, {meta["num_test"]} clips): '

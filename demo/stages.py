@@ -9,7 +9,7 @@
    UAR/WAR metric, which writes the confusion matrix.
 
 Used by ``demo/run_demo.py`` and, through :mod:`demo.ablation`,
-``tools/analysis/demo_ablation.py``.
+``python -m demo.run_ablation``.
 """
 import contextlib
 import copy
@@ -25,6 +25,7 @@ from mmengine.runner import find_latest_checkpoint
 
 from . import (
     REPO_ROOT,
+    landmark_init,  # noqa: F401  (registers MeanShapeInitHook)
     progress,  # noqa: F401  (registers DemoProgressHook)
 )
 
@@ -100,6 +101,14 @@ def _set_epochs(cfg, epochs):
                 max(1, epochs - 1))
 
 
+def _set_seed(cfg, seed):
+    """Seed a stage's run (weights, batches, augmentation); ``None`` keeps
+    the config's seed."""
+    if seed is not None:
+        cfg.randomness = dict(seed=seed, diff_rank_seed=False,
+                              deterministic=False)
+
+
 def _run(cfg, work_dir, title, test=True):
     """Train (and test) ``cfg`` in ``work_dir`` with the progress bar."""
     from mmengine.runner import Runner
@@ -120,7 +129,7 @@ def _run(cfg, work_dir, title, test=True):
     return runner, bar, metrics
 
 
-def train_landmark(data_root, work_dir, epochs=None):
+def train_landmark(data_root, work_dir, epochs=None, seed=None):
     """Train the demo landmark network; returns ``dict(checkpoint, NME,
     EPE, frame_error, losses, seconds)``. ``checkpoint`` holds only the
     weights; ``frame_error`` is the distribution of the per-frame error on
@@ -133,6 +142,7 @@ def train_landmark(data_root, work_dir, epochs=None):
         cfg[key].dataset.data_root = data_root
     if epochs:
         _set_epochs(cfg, epochs)
+    _set_seed(cfg, seed)
     # held-out frames: NME (inter-ocular), mean pixel error and how the
     # per-frame error is spread (a mean alone hides a few frames far off)
     cfg.test_evaluator = [
@@ -141,6 +151,10 @@ def train_landmark(data_root, work_dir, epochs=None):
         dict(type='LandmarkErrorMetric', thr=10., box_margin=0.1)
     ]
     cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs + 1
+    # from scratch: the head starts at the training set's mean shape
+    # (see demo/landmark_init.py for why a short run needs it)
+    cfg.custom_hooks = list(cfg.get('custom_hooks') or []) + [
+        dict(type='MeanShapeInitHook')]
     runner, bar, metrics = _run(cfg, work_dir, 'landmarks')
     ckpt = osp.join(work_dir, 'landmark.pth')
     model = runner.model.module if hasattr(runner.model, 'module') \
@@ -161,7 +175,8 @@ def _with_landmark(cfg, landmark_ckpt):
     cfg.model.backbone.landmark.checkpoint = landmark_ckpt
 
 
-def train_image_stage(data_root, work_dir, landmark_ckpt, epochs=None):
+def train_image_stage(data_root, work_dir, landmark_ckpt, epochs=None,
+                      seed=None):
     """Train the image stage; returns ``dict(checkpoint, UAR, WAR, losses,
     seconds)`` (UAR/WAR on single frames of the test clips)."""
     t0 = time.time()
@@ -171,6 +186,7 @@ def train_image_stage(data_root, work_dir, landmark_ckpt, epochs=None):
     _with_landmark(cfg, landmark_ckpt)
     if epochs:
         _set_epochs(cfg, epochs)
+    _set_seed(cfg, seed)
     cfg.train_cfg.val_interval = cfg.train_cfg.max_epochs + 1
     cfg.test_evaluator = dict(type='UARWARMetric', save_files=False)
     runner, bar, metrics = _run(cfg, work_dir, 'image stage')
@@ -206,9 +222,7 @@ def video_stage_config(data_root, landmark_ckpt, image_ckpt, epochs=None,
         cfg.model.backbone.trainable = NO_TMA_TRAINABLE
     if epochs:
         _set_epochs(cfg, epochs)
-    if seed is not None:
-        cfg.randomness = dict(seed=seed, diff_rank_seed=False,
-                              deterministic=False)
+    _set_seed(cfg, seed)
     train_ds = cfg.train_dataloader.dataset
     train_ds.data_root = data_root
     cfg.test_dataloader.dataset.data_root = data_root

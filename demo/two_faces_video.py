@@ -2,7 +2,7 @@
 the demo's generator side by side, each going through its own sequence of
 expressions (about one second each).
 
-    python demo/two_faces_video.py two_faces.mp4 [--seconds-per-clip 1]
+    python -m demo.two_faces_video two_faces.mp4 [--seconds-per-clip 1]
 
 The faces are drawn by the demo's renderer (the data the demo model is
 trained on), not real people; each keeps one identity for the whole video.
@@ -14,10 +14,6 @@ import sys
 
 import cv2
 import numpy as np
-
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-if REPO not in sys.path:  # run as `python demo/<script>.py` from a clone
-    sys.path.insert(0, REPO)
 
 LEFT = ['Neutral', 'Happy', 'Happy', 'Sad', 'Sad', 'Neutral', 'Angry',
         'Disgust', 'Happy', 'Neutral']

@@ -14,6 +14,20 @@ for _path in (REPO_ROOT, os.path.join(REPO_ROOT, 'tools', 'analysis')):
         sys.path.insert(0, _path)
 
 
+#: torch threads of every test (``S2D_TEST_THREADS``, default 1) and the
+#: seed of the tests marked ``trains`` (``S2D_TEST_SEED``, default 0): the
+#: training tests must hold under other thread counts and seeds too, which
+#: ``make test-kernels`` and the margin grid of docs/testing.md check.
+TEST_THREADS = int(os.environ.get('S2D_TEST_THREADS') or 1)
+TRAIN_SEED = int(os.environ.get('S2D_TEST_SEED') or 0)
+
+
+@pytest.fixture(scope='session')
+def train_seed():
+    """Seed of a training test (``S2D_TEST_SEED``, default 0)."""
+    return TRAIN_SEED
+
+
 @pytest.fixture(scope='session')
 def repo_root():
     return REPO_ROOT
@@ -37,8 +51,10 @@ def reference_dir():
 def _one_thread():
     # Tiny models on a shared 2-core machine: two OpenMP threads mostly wait
     # on each other; one thread runs them several times faster.
+    # S2D_TEST_THREADS changes it (a thread count changes how sums are split,
+    # hence the rounding).
     before = torch.get_num_threads()
-    torch.set_num_threads(1)
+    torch.set_num_threads(TEST_THREADS)
     yield
     torch.set_num_threads(before)
 

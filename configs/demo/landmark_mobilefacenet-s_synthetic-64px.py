@@ -8,8 +8,8 @@
 # (other people). Run on real data: never; `make demo` runs it on the
 # synthetic data (README).
 #
-#   python demo/generate_data.py --out work_dirs/demo/data
-#   python demo/run_demo.py          (trains it as its first step)
+#   python -m demo.generate_data --out work_dirs/demo/data
+#   python -m demo.run_demo          (trains it as its first step)
 _base_ = ['../_base_/models/landmark_mobilefacenet.py']
 
 default_scope = 'mmpose'

@@ -1,4 +1,4 @@
-"""The demo ablation (tools/analysis/demo_ablation.py): splits, label noise,
+"""The demo ablation (``python -m demo.run_ablation``): splits, label noise,
 variant configs, the landmark-off branch, the table and the chart."""
 import json
 import os.path as osp
@@ -235,8 +235,7 @@ def test_summary_targets_table_and_chart(tmp_path):
 
 
 def test_cli_prepares_splits_noise_and_the_variant(tmp_path):
-    # tools/analysis is on sys.path in the tests (conftest.py)
-    import demo_ablation as cli
+    from demo import run_ablation as cli
     data = str(tmp_path / 'demo_data')
     generate_dataset(data, clips_per_class=6, num_frames=2, img_size=32,
                      stills_per_class=0, progress=False)

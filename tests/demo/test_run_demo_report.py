@@ -1,6 +1,4 @@
 """The demo's report names the machine next to every time."""
-import time
-
 import pytest
 from s2d_testing import load_script
 
@@ -12,24 +10,34 @@ def run_demo(repo_root):
     return load_script('demo', 'run_demo.py')
 
 
-def _busy(seconds):
-    end = time.process_time() + seconds
-    while time.process_time() < end:
-        pass
+class _FakeClock:
+    """A clock that moves only when told to."""
+
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
 
 
 def test_stage_clock_records_wall_and_cpu(run_demo):
-    clock = run_demo.StageClock()
+    wall, cpu = _FakeClock(), _FakeClock()
+    clock = run_demo.StageClock(wall=wall, cpu=cpu)
     clock.start('a')
-    _busy(0.2)
+    wall.now += 2.0
+    cpu.now += 3.46  # two threads busy
     clock.start('b')  # closes 'a'
-    time.sleep(0.2)
+    wall.now += 5.0  # waiting: no CPU
     stages = clock.stop()
-    assert list(stages) == ['a', 'b']
-    assert stages['a']['cpu_s'] >= 0.2 - 0.05
-    assert stages['b']['wall_s'] >= 0.2 - 0.05
-    assert stages['b']['cpu_s'] < 0.15  # sleeping costs no CPU
+    assert stages == dict(a=dict(wall_s=2.0, cpu_s=3.5),
+                          b=dict(wall_s=5.0, cpu_s=0.0))
     assert clock.stop() == stages  # nothing open any more
+    wall.now += 1.0
+    clock.start('c')
+    wall.now += 1.25
+    assert clock.last() == '[wall 1 s, CPU 0 s]'
+    assert list(clock.stages) == ['a', 'b', 'c']
+    assert clock.stages['c'] == dict(wall_s=1.2, cpu_s=0.0)
 
 
 def test_machine_line_names_cpu_isa_and_gemm(run_demo):

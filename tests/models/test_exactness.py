@@ -5,7 +5,16 @@ outputs (``s2d_small_*`` in the reference folder; ``S2D_REFERENCE_DIR``
 points elsewhere to check other configurations with the same file names).
 The state dict is converted with the converter CLI, the model is built from
 the config the converter writes, and logits and pooled features must match
-to 1e-4 in float32.
+to 1e-6 in float32 (outputs of size ~0.2).
+
+Observed |diff| (logits / pooled features) on a 2-core AMD EPYC (AVX-512,
+AVX512_BF16) with 1 and 2 threads under the default kernels, the
+AVX2-held kernels (``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
+MKL_ENABLE_INSTRUCTIONS=AVX2``) and ``ONEDNN_MAX_CPU_ISA=AVX512_CORE``:
+at most 1.5e-8 / 4.5e-8, i.e. one to three float32 ulps. 1e-6 leaves a
+factor of 20 for kernels that sum in another order (issue 20 measured
+~2.4e-7 on the full-size model, whose reference is not shipped), and is
+still ~1e5 times smaller than the logits' spread (0.084).
 """
 import json
 import os.path as osp
@@ -21,7 +30,7 @@ from safetensors.torch import load_file
 
 import s2d_mm  # noqa: F401
 
-ATOL = 1e-4
+ATOL = 1e-6
 
 
 def _load_cli(repo_root):
@@ -74,7 +83,7 @@ def test_logits_and_pooled_feature_match_release(converted, reference_dir):
     torch.testing.assert_close(logits, io['logits'], atol=ATOL, rtol=0)
     torch.testing.assert_close(pooled, io['pooled_feat'], atol=ATOL, rtol=0)
     # the expected outputs are not trivially small: a wrong model fails
-    assert io['logits'].std() > 10 * ATOL
+    assert io['logits'].std() > 1e4 * ATOL
 
 
 def test_one_clip_at_a_time_gives_the_same_logits(converted, reference_dir):

@@ -72,6 +72,7 @@ def uninterrupted(tiny_experiment, tmp_path_factory):
     return runs
 
 
+@pytest.mark.trains
 @pytest.mark.parametrize('workers', [False, True],
                          ids=['main_process', 'persistent_workers'])
 def test_resume_reaches_the_uninterrupted_state(tiny_experiment, tmp_path,

@@ -68,13 +68,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO not in sys.path:
-    sys.path.insert(0, REPO)
+import s2d_mm  # noqa: F401  (installed by `make install`)
+from s2d_mm.models.backbones import S2DViT
+from s2d_mm.models.heads.s2d_head import S2DHead
 
-import s2d_mm  # noqa: E402,F401
-from s2d_mm.models.backbones import S2DViT  # noqa: E402
-from s2d_mm.models.heads.s2d_head import S2DHead  # noqa: E402
+#: the clone (default output folder under its work_dirs/)
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 TASKS = ('ramp', 'sawtooth')
 

@@ -21,7 +21,7 @@ a bar chart, with the machine (CPU, ISA flags, fp32 GEMM rate measured in
 this run) and the wall / CPU time.
 
     make demo
-    python tools/analysis/demo_ablation.py [--seeds 0 1] [--only temporal sdl]
+    python -m demo.run_ablation [--seeds 0 1] [--only temporal sdl]
         [--work-dir work_dirs/demo_ablation] [--png docs/demo_ablation.png]
 
 The data are synthetic; the numbers say what the parts do on these
@@ -34,9 +34,7 @@ import os.path as osp
 import sys
 import time
 
-REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if REPO not in sys.path:  # run as `python tools/analysis/<script>.py`
-    sys.path.insert(0, REPO)
+from demo import REPO_ROOT as REPO
 
 
 def parse_args(argv=None):
