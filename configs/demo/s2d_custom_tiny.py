@@ -19,7 +19,8 @@ fold = 1
 
 model = dict(cls_head=dict(num_classes=num_classes, loss_sdl=None))
 
-clip_len, side = 4, 32
+clip_len = 4
+side = 32
 train_pipeline = [
     dict(type='SampleFrames', clip_len=clip_len, frame_interval=1,
          num_clips=1, out_of_bound_opt='repeat_last'),
