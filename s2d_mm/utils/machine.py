@@ -16,13 +16,13 @@ import re
 import statistics
 import time
 from functools import lru_cache
-from typing import Any, Dict, FrozenSet, Sequence, Tuple
+from typing import Any, Dict, FrozenSet, List, Sequence, Tuple
 
 import torch
 
 __all__ = [
     'cpu_model', 'cpu_isa_flags', 'isa_summary', 'torch_backends',
-    'describe_machine', 'matmul_rate', 'KEY_ISA_FLAGS'
+    'describe_machine', 'format_machine', 'matmul_rate', 'KEY_ISA_FLAGS'
 ]
 
 #: ISA flags that decide which fp32 / bf16 / int8 kernels run, in the
@@ -111,6 +111,24 @@ def describe_machine(device='cpu') -> Dict[str, object]:
     if device.type == 'cuda':
         out['gpu'] = torch.cuda.get_device_name(device)
     return out
+
+
+def format_machine(info: Dict[str, object]) -> List[str]:
+    """Human-readable lines of :func:`describe_machine`'s dict (the machine
+    line that the tools print next to every time they report)."""
+    isa = info['isa']
+    b = info['backends']
+    lines = [
+        f'CPU: {info["cpu_model"]} ({b["cpu_count"]} logical CPUs)',
+        'ISA: ' + ', '.join(f'{k} {"yes" if v else "no"}'
+                            for k, v in isa.items()),
+        f'torch {b["torch"]}: BLAS {b["blas"]}, {b["onednn"]}, ATen '
+        f'{b["aten_capability"]} kernels, OpenMP {b["openmp"]}, quantized '
+        f'engine {b["quantized_engine"]}, {b["threads"]} threads',
+    ]
+    if 'gpu' in info:
+        lines.append(f'GPU: {info["gpu"]}')
+    return lines
 
 
 def matmul_rate(shapes: Sequence[Tuple[int, int, int]] = ((2048, 2048,

@@ -9,13 +9,14 @@ DOCUMENTED = {
                  '--seed', '--deterministic', '--cfg-options', '--launcher'),
     'test.py': ('--work-dir', '--cfg-options', '--launcher', '--dump'),
     'infer.py': ('--cfg-options', '--device'),
-    'analyze_video.py': ('--cfg-options', '--device'),
+    'analyze_video.py': ('--cfg-options', '--device', '--precision',
+                         '--launcher'),
 }
 #: flags the README says these tools do NOT take
 NOT_TAKEN = {
     'test.py': ('--resume', '--amp'),
     'infer.py': ('--launcher', '--work-dir'),
-    'analyze_video.py': ('--launcher', '--work-dir'),
+    'analyze_video.py': ('--work-dir', ),
 }
 
 

@@ -16,7 +16,7 @@ import os
 import re
 from typing import Any, Dict, List, Optional
 
-from s2d_mm.utils.machine import describe_machine
+from s2d_mm.utils.machine import describe_machine, format_machine  # noqa: F401
 
 AUTO_RE = re.compile(r'^precision auto picked: (?P<mode>\w+)$')
 SPEEDUP_RE = re.compile(
@@ -88,22 +88,6 @@ def fmt_macs(macs: float) -> str:
     return f'{macs / 1e6:.2f} MMACs'
 
 
-
-def format_machine(info: Dict[str, object]) -> List[str]:
-    """Human-readable lines of :func:`describe_machine`'s dict."""
-    isa = info['isa']
-    b = info['backends']
-    lines = [
-        f'CPU: {info["cpu_model"]} ({b["cpu_count"]} logical CPUs)',
-        'ISA: ' + ', '.join(f'{k} {"yes" if v else "no"}'
-                            for k, v in isa.items()),
-        f'torch {b["torch"]}: BLAS {b["blas"]}, {b["onednn"]}, ATen '
-        f'{b["aten_capability"]} kernels, OpenMP {b["openmp"]}, quantized '
-        f'engine {b["quantized_engine"]}, {b["threads"]} threads',
-    ]
-    if 'gpu' in info:
-        lines.append(f'GPU: {info["gpu"]}')
-    return lines
 
 
 class Report:
