@@ -45,6 +45,7 @@ export first, and for ViT-B/16 it is no faster than PyTorch fp32 (8.5 vs
 8.5 s per clip, one thread); for tiny models it is faster (1.5-1.9x the
 reference) and worth choosing explicitly.
 """
+import os
 import copy
 import re
 import types
@@ -127,6 +128,12 @@ def _device(device) -> torch.device:
     return torch.device(device if device is not None else 'cpu')
 
 
+#: values of ONEDNN_MAX_CPU_ISA that keep oneDNN off the bf16 instructions
+_ONEDNN_ISA_WITHOUT_BF16 = frozenset({
+    'SSE41', 'AVX', 'AVX2', 'AVX2_VNNI', 'AVX2_VNNI_2', 'AVX512_CORE',
+    'AVX512_CORE_VNNI'})
+
+
 def native_bf16(device='cpu', flags=None) -> Tuple[bool, str]:
     """Whether bf16 matrix products are native on ``device``.
 
@@ -149,6 +156,12 @@ def native_bf16(device='cpu', flags=None) -> Tuple[bool, str]:
         return False, f'bf16 is not checked for {device.type} devices'
     flags = cpu_isa_flags() if flags is None else flags
     found = [f.upper() for f in ('avx512_bf16', 'amx_bf16') if f in flags]
+    held = os.environ.get('ONEDNN_MAX_CPU_ISA', '').upper()
+    if found and held in _ONEDNN_ISA_WITHOUT_BF16:
+        # the instructions exist, but oneDNN was told not to use them: its
+        # bf16 products would be emulated
+        return False, (f'ONEDNN_MAX_CPU_ISA={held} holds oneDNN below the '
+                       f'bf16 instructions of this CPU ({", ".join(found)})')
     if found:
         return True, f'CPU has {" and ".join(found)}'
     return False, ('the CPU has neither AVX512_BF16 nor AMX-BF16: bf16 '

@@ -402,3 +402,17 @@ def test_export_refuses_a_quantized_model(tiny, tmp_path):
     m = P.apply_precision(model, 'int8', copy_model=True)
     with pytest.raises(ValueError, match='prepared for int8'):
         export_onnx(m, str(tmp_path / 'x.onnx'))
+
+
+def test_bf16_not_native_when_onednn_is_held_below_it(monkeypatch):
+    # the kernel grid of the tests holds oneDNN to AVX2 on bf16 CPUs: bf16
+    # would be emulated there, so it must not count as native
+    from s2d_mm.apis.precision import native_bf16
+    flags = frozenset({'avx2', 'avx512f', 'avx512_bf16'})
+    monkeypatch.delenv('ONEDNN_MAX_CPU_ISA', raising=False)
+    assert native_bf16('cpu', flags)[0]
+    monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', 'AVX2')
+    ok, why = native_bf16('cpu', flags)
+    assert not ok and 'ONEDNN_MAX_CPU_ISA=AVX2' in why
+    monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', 'AVX512_CORE_AMX')
+    assert native_bf16('cpu', flags)[0]
