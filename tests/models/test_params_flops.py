@@ -16,30 +16,27 @@ def _tool(repo_root):
     return load_script('tools', 'analysis', 'params_flops.py')
 
 
-def test_vit_b16_release_parameter_counts(repo_root, capsys):
-    """ViT-B/16, 16 frames, 7 classes, deep prompting: 95,055,571 total and
-    9,256,915 trainable parameters (landmark network excluded): the
-    release's 9,258,451 less the 1,536 of the last prompt norm, which no
-    forward uses and which s2d_mm freezes."""
-    cfg = osp.join(repo_root, 'configs', '_base_', 'models',
-                   's2d_vit-base-p16.py')
+@pytest.mark.parametrize('config,total,trainable', [
+    ('s2d_vit-base-p16.py', '95.06 M total (95,055,571)',
+     '9.26 M trainable (9,256,915'),
+    ('vitmcp_vit-base-p16.py', '86.15 M total (86,152,147)',
+     '86.00 M trainable (85,999,315'),
+])
+def test_vit_b16_release_parameter_counts(repo_root, capsys, config, total,
+                                          trainable):
+    """ViT-B/16 with deep prompting, landmark network excluded.
+
+    Video stage (16 frames, 7 classes): 9,256,915 trainable, the release's
+    9,258,451 less the 1,536 of the last prompt norm, which no forward uses
+    and which s2d_mm freezes. Image stage: everything trains but the
+    position embedding (197 x 768 = 151,296) and that prompt norm:
+    86,152,147 - 151,296 - 1,536 = 85,999,315.
+    """
+    cfg = osp.join(repo_root, 'configs', '_base_', 'models', config)
     _tool(repo_root).main([cfg, '--no-flops'])
     out = capsys.readouterr().out
-    assert '95.06 M total (95,055,571)' in out
-    assert '9.26 M trainable (9,256,915' in out
+    assert total in out and trainable in out
     assert 'landmark network (frozen, not counted above)' in out
-
-
-def test_vit_b16_image_stage_parameter_counts(repo_root, capsys):
-    """The image stage trains everything but the position embedding
-    (197 x 768 = 151,296) and the last prompt norm (1,536)."""
-    cfg = osp.join(repo_root, 'configs', '_base_', 'models',
-                   'vitmcp_vit-base-p16.py')
-    _tool(repo_root).main([cfg, '--no-flops'])
-    out = capsys.readouterr().out
-    assert '86.15 M total (86,152,147)' in out
-    assert '86.00 M trainable (85,999,315' in out
-    assert 86_152_147 - 151_296 - 1_536 == 85_999_315
 
 
 def tiny_model():
