@@ -326,8 +326,8 @@ def link_reappearances(tracks: Sequence[FaceTrack],
 
     Returns:
         tuple: identities (lists of tracks in time order), numbered by
-        their first appearance, and the links made (``from``/``to`` track
-        indices of ``tracks``, ``gap_frames``, ``similarity``).
+        their first appearance, and the links made (``previous`` and
+        ``track``: indices into ``tracks``; ``gap_frames``, ``similarity``).
     """
     order = sorted(range(len(tracks)),
                    key=lambda i: (tracks[i].first_frame, i))
