@@ -353,7 +353,13 @@ _EXTRACTOR = None
 def _init_worker(opts):
     global _EXTRACTOR
     import cv2
-    cv2.setNumThreads(1)  # the workers are the parallelism
+    import torch
+
+    # the workers share the cores: OpenCV (Haar) and torch (MTCNN) threads
+    # of all workers together make one per core
+    threads = max(1, (os.cpu_count() or 1) // opts['workers'])
+    cv2.setNumThreads(threads)
+    torch.set_num_threads(threads)
     _EXTRACTOR = FaceClipExtractor(opts)
 
 
@@ -603,9 +609,10 @@ def main(argv=None):
                              min_size=args.min_face,
                              reid_gap_seconds=args.reid_gap),
                 dominance=args.dominance, quality=args.quality,
+                workers=args.workers,
                 out_dir=osp.abspath(args.out_dir))
     try:  # a detector that cannot be set up stops here, not per video
-        _init_worker(opts)
+        FaceClipExtractor(opts)
     except FaceDetectorSetupError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
