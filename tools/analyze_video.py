@@ -1,41 +1,67 @@
-"""Emotion timeline of a whole video, every face, with a trained S2D model.
+"""Emotion timelines of videos, every face, with a trained S2D model.
 
-    python tools/analyze_video.py CONFIG CHECKPOINT VIDEO [--stride 0.5]
-        [--out-dir DIR] [--annotated] [--detector haar|yunet|mmdet]
-        [--det-model yunet.onnx] [--det-config C --det-checkpoint K]
-        [--detect-every 5] [--max-missed 3] [--no-detect]
+    python tools/analyze_video.py CONFIG CHECKPOINT INPUT [INPUT ...]
+        [--out-dir work_dirs/analyze_video] [--stride 0.5] [--annotated]
+        [--precision auto|fp32|bf16|int8|onnx] [--device cuda:0]
+        [--detector mtcnn|haar|yunet|mmdet] [--min-track-seconds 1]
 
-Slides the model's window over the whole video (its frames at the frame
-interval of its training pipeline, or ``--window SEC``) every ``--stride``
-seconds, for every face track, and writes into ``--out-dir``:
+INPUT: video files or frame folders, folders of them, glob patterns
+(quoted) or list files (``.txt``/``.lst``, one video per line). For each
+video the model's window (its frames at the frame interval of its training
+pipeline, or ``--window SEC``) slides every ``--stride`` seconds over every
+confirmed face track, and ``OUT/<video name>/`` gets:
 
 - ``timeline.csv`` / ``timeline.json``: one row per window and track:
   ``track_id, t_start, t_end, t_center, frame_start, frame_end``, one
-  probability column per class, ``top_class`` (the JSON adds the tracks'
-  detections, the window settings and the run's figures);
+  probability column per class, ``top_class`` (the JSON adds the tracks,
+  the dropped tracks with the reason, the window settings and the run's
+  figures);
 - ``timeline.png``: class probabilities over time per track with a strip of
-  face crops;
-- ``annotated.mp4`` with ``--annotated``: the video with boxes, track ids,
-  top classes and bars.
+  face crops; ``annotated.mp4`` with ``--annotated``.
 
-Exit status: 0 on success, 1 when no face track lasts one window (or the
-video cannot be read), 2 for bad arguments or a detector that cannot be set
-up.
+``OUT/summary.csv``: per video and track, duration, tracks, windows, the
+mean probability per class and the status (``ok``, ``no_face``,
+``unreadable``, ``error``). A run can be resumed: finished videos are
+skipped, half-written ones redone. ``tools/dist_analyze.sh`` shards the
+videos over processes / GPUs.
+
+Exit status: 0 when every video was analysed; 1 when one or more failed
+(each is reported and the others go on) or an input names no video; 2 for
+bad arguments, a detector that cannot be set up or a precision this machine
+does not run natively. Every error is one line, without a traceback.
 """
 import argparse
+import os
 import os.path as osp
 import sys
-import time
+
+from mmengine.config import DictAction
+
+DETECTORS = ('mtcnn', 'haar', 'yunet', 'mmdet')
+
+
+class CfgOptions(DictAction):
+    """mmengine's DictAction; a malformed ``key=value`` is a usage error
+    (exit 2, one line) rather than a traceback."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        try:
+            super().__call__(parser, namespace, values, option_string)
+        except ValueError:
+            parser.error(f'{option_string}: expected key=value pairs, got '
+                         f'{" ".join(values)}')
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
-        description='S2D emotion timeline of a video, per face')
+        description='S2D emotion timelines of videos, per face')
     parser.add_argument('config', help='model config file')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('video', help='video file or folder of frames')
-    parser.add_argument('--out-dir', help='output folder (default: '
-                        'work_dirs/analyze_video/<video name>)')
+    parser.add_argument('inputs', nargs='+', help='videos, frame folders, '
+                        'folders of them, glob patterns or list files')
+    parser.add_argument('--out-dir', default='work_dirs/analyze_video',
+                        help='output folder: one sub-folder per video and '
+                        'summary.csv')
     parser.add_argument('--stride', type=float, default=0.5,
                         help='seconds between window starts')
     parser.add_argument('--window', type=float, default=None,
@@ -43,20 +69,25 @@ def parse_args(argv=None):
                         'evenly); default: the frame interval of the '
                         "model's training pipeline")
     parser.add_argument('--batch-size', type=int, default=8,
-                        help='windows per forward pass')
+                        help='windows per forward pass (across tracks)')
+    parser.add_argument('--precision', default='fp32',
+                        choices=['auto', 'fp32', 'bf16', 'int8', 'onnx'],
+                        help='inference precision (s2d_mm.apis.precision)')
+    parser.add_argument('--onnx-file', help='exported model for --precision '
+                        'onnx (default: exported now)')
+    parser.add_argument('--device', default=None, help='e.g. cpu, cuda:0 '
+                        '(default: cuda:0 when there is a GPU, else cpu)')
     parser.add_argument('--annotated', action='store_true',
-                        help='also write annotated.mp4')
+                        help='also write annotated.mp4 per video')
     parser.add_argument('--no-detect', action='store_true',
                         help='the frames are face crops already (one track)')
-    parser.add_argument('--detector', choices=['haar', 'yunet', 'mmdet'],
-                        default='haar', help='face detector (default: '
-                        "OpenCV's Haar cascade)")
-    parser.add_argument('--det-model', help='YuNet ONNX file '
-                        '(face_detection_yunet_2023mar.onnx)')
+    parser.add_argument('--detector', choices=DETECTORS, default='mtcnn',
+                        help='face detector (default: MTCNN)')
+    parser.add_argument('--det-model', help='YuNet ONNX file')
     parser.add_argument('--det-config', help='mmdet detector config')
     parser.add_argument('--det-checkpoint', help='mmdet detector checkpoint')
     parser.add_argument('--det-score-thr', type=float, default=None,
-                        help='smallest face score kept (YuNet, mmdet)')
+                        help='smallest detection score kept')
     parser.add_argument('--detect-every', type=int, default=5,
                         help='run the detector every N frames')
     parser.add_argument('--max-missed', type=int, default=3,
@@ -64,122 +95,176 @@ def parse_args(argv=None):
                         'it (shorter gaps are bridged)')
     parser.add_argument('--iou-thr', type=float, default=0.3,
                         help='smallest IoU linking a detection to a track')
+    parser.add_argument('--min-track-seconds', type=float, default=1.0,
+                        help='shortest confirmed track')
+    parser.add_argument('--min-hit-share', type=float, default=0.6,
+                        help="share of its detection rounds a track's face "
+                        'must be found in')
+    parser.add_argument('--min-score', type=float, default=None,
+                        help="a track's smallest median detection score "
+                        "(default: the detector's)")
+    parser.add_argument('--reid-gap', type=float, default=10.0,
+                        help='longest gap (s) after which a face that looks '
+                        'the same keeps its id; 0: off')
     parser.add_argument('--enlarge', type=float, default=1.3,
                         help='crop side relative to the face box')
     parser.add_argument('--fps', type=float, default=None,
-                        help='frame rate of a frame folder (default 25)')
-    parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
+                        help='frame rate of frame folders (default 25)')
+    parser.add_argument('--launcher', choices=['none', 'pytorch'],
+                        default='none', help='pytorch: one shard of the '
+                        'videos per process (torchrun, dist_analyze.sh)')
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress bars')
-    parser.add_argument('--cfg-options', nargs='+', default=None,
-                        help='config overrides, key=value')
+    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions,
+                        help='model config overrides, key=value')
     args = parser.parse_args(argv)
-    if args.stride <= 0:
-        parser.error('--stride must be > 0')
-    if args.detect_every < 1 or args.max_missed < 1:
-        parser.error('--detect-every and --max-missed must be >= 1')
+    _check_args(parser, args)
     return args
 
 
-def detector_cfg(args):
+def _check_args(parser, args) -> None:
+    if args.stride <= 0:
+        parser.error('--stride must be > 0')
+    if args.window is not None and args.window <= 0:
+        parser.error('--window must be > 0')
+    if min(args.detect_every, args.max_missed, args.batch_size) < 1:
+        parser.error('--detect-every, --max-missed and --batch-size must be '
+                     '>= 1')
+    if not 0 <= args.min_hit_share <= 1:
+        parser.error('--min-hit-share must be in [0, 1]')
+    if args.min_track_seconds < 0 or args.reid_gap < 0:
+        parser.error('--min-track-seconds and --reid-gap must be >= 0')
+    if args.detector == 'yunet' and not args.det_model:
+        parser.error('--detector yunet needs --det-model FILE.onnx')
+    if args.detector == 'mmdet' and not (args.det_config and
+                                         args.det_checkpoint):
+        parser.error('--detector mmdet needs --det-config and '
+                     '--det-checkpoint')
+    if args.onnx_file and args.precision != 'onnx':
+        parser.error('--onnx-file goes with --precision onnx')
+
+
+def detector_cfg(args, device: str) -> dict:
     """The face detector config the arguments ask for."""
-    if args.detector == 'haar':
-        return dict(type='HaarFaceDetector')
     extra = {} if args.det_score_thr is None else dict(
         score_thr=args.det_score_thr)
+    if args.detector == 'mtcnn':
+        return dict(type='MTCNNFaceDetector', device=device, **extra)
+    if args.detector == 'haar':
+        return dict(type='HaarFaceDetector')
     if args.detector == 'yunet':
         return dict(type='YuNetFaceDetector', model=args.det_model, **extra)
     return dict(type='MMDetFaceDetector', config=args.det_config,
-                checkpoint=args.det_checkpoint, device=args.device, **extra)
+                checkpoint=args.det_checkpoint, device=device, **extra)
 
 
-def _parse_cfg_options(options):
-    if not options:
-        return None
-    from mmengine.config import DictAction
-    ns = argparse.Namespace()
-    DictAction(option_strings=[], dest='opts')(None, ns, options)
-    return ns.opts
+def setup_shard(args):
+    """``(rank, world_size, device)``; under ``--launcher pytorch`` joins
+    the process group (gloo on CPU, NCCL on GPUs) and takes GPU
+    ``LOCAL_RANK``."""
+    import torch
+    device = args.device or ('cuda:0' if torch.cuda.is_available() else
+                             'cpu')
+    if args.launcher == 'none':
+        return 0, 1, device
+    import datetime
+
+    import torch.distributed as dist
+    local = int(os.environ.get('LOCAL_RANK', 0))
+    if device.startswith('cuda'):
+        device = f'cuda:{local}'
+        torch.cuda.set_device(local)
+    # shards finish at different times: the merge waits up to a day
+    dist.init_process_group('nccl' if device.startswith('cuda') else 'gloo',
+                            timeout=datetime.timedelta(hours=24))
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def analyze_kwargs(args, detector) -> dict:
+    """Options of :func:`s2d_mm.video_analysis.analyze_video`."""
+    return dict(
+        stride=args.stride, window=args.window, detect=not args.no_detect,
+        detector=detector, batch_size=args.batch_size, fps=args.fps,
+        enlarge=args.enlarge, progress=not args.no_progress,
+        track_cfg=dict(
+            detect_every=args.detect_every, max_missed=args.max_missed,
+            iou_thr=args.iou_thr, min_track_seconds=args.min_track_seconds,
+            min_hit_share=args.min_hit_share, min_score=args.min_score,
+            reid_gap_seconds=args.reid_gap or None))
+
+
+def load_model(args, device):
+    """The model in the asked precision, or a one-line error."""
+    from s2d_mm.apis import init_model
+    from s2d_mm.apis.precision import PrecisionNotSupportedError
+    try:
+        return init_model(args.config, args.checkpoint, device=device,
+                          cfg_options=args.cfg_options,
+                          precision=args.precision,
+                          onnx_file=args.onnx_file), None
+    except PrecisionNotSupportedError as err:
+        return None, str(err)
+
+
+def report(result: dict, merged: str, out_dir: str) -> int:
+    """Final lines (every shard's videos, from the merged summary); the
+    exit status: 1 when a video failed."""
+    import csv
+    status = {}
+    with open(merged, newline='') as f:
+        for row in csv.DictReader(f):
+            status[row['video']] = row['status']
+    counts = {s: list(status.values()).count(s) for s in sorted(
+        set(status.values()))}
+    print(f'{len(status)} video(s): ' + ', '.join(
+        f'{n} {s}' for s, n in counts.items()) +
+        f' ({len(result["skipped"])} of this process finished before); '
+        f'summary: {merged}; outputs in {out_dir}/<video name>/')
+    return 0 if set(counts) <= {'ok'} else 1
 
 
 def main(argv=None):
     args = parse_args(argv)
-    if not osp.exists(args.video):
-        print(f'error: video not found: {args.video}', file=sys.stderr)
-        return 2
-    from s2d_mm.apis import init_model
-    from s2d_mm.video_analysis import (
-        FaceDetectorSetupError,
-        NoFaceFoundError,
-        analyze_video,
-        build_face_detector,
-        plot_timeline,
-        write_annotated_video,
-    )
-
+    from s2d_mm.video_analysis import (FaceDetectorSetupError, analyze_video,
+                                       build_face_detector, timeline_classes)
+    from s2d_mm.video_analysis.study import (analyze_study, collect_videos,
+                                             merge_summaries, write_outputs)
+    try:
+        videos = collect_videos(args.inputs)
+    except (ValueError, OSError) as err:  # nothing to analyse
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    rank, world, device = setup_shard(args)
     detector = None
     if not args.no_detect:
         try:
-            detector = build_face_detector(detector_cfg(args))
+            detector = build_face_detector(detector_cfg(args, device))
         except FaceDetectorSetupError as err:
             print(f'error: {err}', file=sys.stderr)
             return 2
-    name = osp.splitext(osp.basename(osp.normpath(args.video)))[0]
-    out_dir = args.out_dir or osp.join('work_dirs', 'analyze_video', name)
-    model = init_model(args.config, args.checkpoint, device=args.device,
-                       cfg_options=_parse_cfg_options(args.cfg_options))
-    try:
-        timeline = analyze_video(
-            model, args.video, stride=args.stride, window=args.window,
-            detect=not args.no_detect, detector=detector,
-            detect_every=args.detect_every, max_missed=args.max_missed,
-            iou_thr=args.iou_thr, enlarge=args.enlarge,
-            batch_size=args.batch_size, fps=args.fps,
-            progress=not args.no_progress)
-    except NoFaceFoundError as err:
-        print(f'{err}. No timeline written (use --no-detect if the frames '
-              'are already face crops).', file=sys.stderr)
-        return 1
-    except ValueError as err:  # unreadable video
+    model, err = load_model(args, device)
+    if model is None:
         print(f'error: {err}', file=sys.stderr)
-        return 1
-    outputs = [
-        timeline.to_csv(osp.join(out_dir, 'timeline.csv')),
-        timeline.to_json(osp.join(out_dir, 'timeline.json')),
-        plot_timeline(timeline, osp.join(out_dir, 'timeline.png'),
-                      title=name)
-    ]
-    if args.annotated:
-        t0 = time.perf_counter()
-        outputs.append(write_annotated_video(
-            timeline, args.video, osp.join(out_dir, 'annotated.mp4')))
-        print(f'annotated video written in {time.perf_counter() - t0:.1f} s')
-    s, w = timeline.stats, timeline.window
-    if w['stride_frames'] > w['span_frames']:
-        print(f'note: the stride ({w["stride_s"]:.2f} s) is longer than a '
-              f'window ({w["span_s"]:.2f} s): the rows sample the video with '
-              'gaps between windows; lower --stride to cover every moment')
-    print(f'{name}: {timeline.duration:.1f} s, {timeline.num_frames} frames '
-          f'at {timeline.fps:g} fps, {s["num_tracks"]} face track(s) '
-          f'(detector: {timeline.detector})')
-    for t in timeline.tracks:
-        rows = timeline.rows_of(t['track_id'])
-        tops = {}
-        for r in rows:
-            tops[r['top_class']] = tops.get(r['top_class'], 0) + 1
-        most = ', '.join(f'{c} {n}' for c, n in sorted(
-            tops.items(), key=lambda kv: -kv[1])[:3])
-        print(f'  track {t["track_id"]}: {t["first_frame"] / timeline.fps:.1f}'
-              f'-{(t["last_frame"] + 1) / timeline.fps:.1f} s, '
-              f'{len(rows)} windows; top classes: {most}')
-    print(f'{s["num_windows"]} windows of {w["num_frames"]} frames '
-          f'({w["span_s"]:.2f} s, every {w["stride_s"]:.2f} s): '
-          f'{s["windows_per_s"]:.2f} windows/s ({s["model_seconds"]:.1f} s '
-          f'for the windows, {s["total_seconds"]:.1f} s with detection; '
-          f'{s["cpu_seconds"]:.1f} s CPU time); {s["frames_decoded"]} frames '
-          f'decoded, at most {s["peak_frames_held"]} held')
-    print('written: ' + ', '.join(outputs))
-    return 0
+        return 2
+    kwargs = analyze_kwargs(args, detector)
+    result = analyze_study(
+        lambda video: analyze_video(model, video, **kwargs), videos,
+        args.out_dir, timeline_classes(model),
+        write=lambda tl, folder, name: write_outputs(
+            tl, folder, name, annotated=args.annotated),
+        shard=(rank, world))
+    merged = result['summary']
+    if world > 1:
+        import torch.distributed as dist
+        dist.barrier()
+        merged = osp.join(args.out_dir, 'summary.csv')
+        if rank == 0:
+            merge_summaries([osp.join(args.out_dir, f'summary.rank{r}.csv')
+                             for r in range(world)], merged, videos)
+        dist.barrier()
+        dist.destroy_process_group()
+    return report(result, merged, args.out_dir) if rank == 0 else \
+        int(bool(result['failed']))
 
 
 if __name__ == '__main__':

@@ -21,6 +21,7 @@ from .face_tracking import (  # noqa: F401
     confirm_tracks,
     link_reappearances,
 )
-from .timeline import TIMELINE_COLUMNS, VideoTimeline, analyze_video  # noqa: F401
+from .timeline import TIMELINE_COLUMNS, VideoTimeline, analyze_video, timeline_classes  # noqa: F401
+from .study import analyze_study, collect_videos, merge_summaries, write_outputs  # noqa: F401
 from .timeline_visualize import class_colours, plot_timeline, write_annotated_video  # noqa: F401
 from .visualize import draw_prediction, write_video  # noqa: F401

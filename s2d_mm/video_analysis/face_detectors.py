@@ -65,6 +65,19 @@ class BaseFaceDetector:
         return boxes[np.argsort(-area, kind='stable')]
 
     @staticmethod
+    def _downscaled(frame: np.ndarray, max_side: Optional[int]):
+        """``frame`` shrunk so that its longer side is at most ``max_side``
+        (detection cost grows with the pixel count), and the scale to
+        divide the boxes by."""
+        h, w = frame.shape[:2]
+        if not max_side or max(h, w) <= max_side:
+            return frame, 1.0
+        scale = max_side / max(h, w)
+        return cv2.resize(frame, (max(1, round(w * scale)),
+                                  max(1, round(h * scale))),
+                          interpolation=cv2.INTER_AREA), scale
+
+    @staticmethod
     def _empty() -> Tuple[np.ndarray, np.ndarray]:
         return np.zeros((0, 4), np.float32), np.zeros((0, ), np.float32)
 
@@ -162,13 +175,7 @@ class MTCNNFaceDetector(BaseFaceDetector):
         self.landmarks = np.zeros((0, 5, 2), np.float32)
 
     def detect(self, frame):
-        h, w = frame.shape[:2]
-        scale = 1.0
-        if self.max_side and max(h, w) > self.max_side:
-            scale = self.max_side / max(h, w)
-            frame = cv2.resize(frame, (max(1, round(w * scale)),
-                                       max(1, round(h * scale))),
-                               interpolation=cv2.INTER_AREA)
+        frame, scale = self._downscaled(frame, self.max_side)
         self.net.min_face = max(20., self.min_size_ratio *
                                 min(frame.shape[:2]))
         boxes, scores, marks = self.net(frame[..., ::-1])  # BGR -> RGB
@@ -223,13 +230,7 @@ class YuNetFaceDetector(BaseFaceDetector):
         self._size = None
 
     def detect(self, frame):
-        h, w = frame.shape[:2]
-        scale = 1.0
-        if self.max_side and max(h, w) > self.max_side:
-            scale = self.max_side / max(h, w)
-            frame = cv2.resize(frame, (max(1, round(w * scale)),
-                                       max(1, round(h * scale))),
-                               interpolation=cv2.INTER_AREA)
+        frame, scale = self._downscaled(frame, self.max_side)
         size = (frame.shape[1], frame.shape[0])
         if size != self._size:
             self.net.setInputSize(size)
@@ -304,7 +305,9 @@ def build_face_detector(cfg: Union[None, str, dict, BaseFaceDetector] = None
     if isinstance(cfg, str):
         cfg = dict(type=cfg)
     if isinstance(cfg, dict):
-        return FACE_DETECTORS.build(dict(cfg))
+        # under the caller's default scope (mmaction after init_model)
+        from s2d_mm.registry import build_in_scope
+        return build_in_scope(FACE_DETECTORS, dict(cfg))
     if callable(cfg):
         return cfg
     raise TypeError(f'a face detector must be a config dict, a name or a '

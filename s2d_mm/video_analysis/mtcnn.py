@@ -32,6 +32,7 @@ import importlib.util
 import os.path as osp
 from typing import Optional, Sequence, Tuple
 
+import cv2
 import numpy as np
 import torch
 import torch.nn as nn
@@ -239,18 +240,20 @@ class MTCNN(nn.Module):
             state = torch.load(path, map_location='cpu', weights_only=True)
             load_state_dict_checked(net, state, path)
 
-    def _level_candidates(self, img: torch.Tensor, scale: float):
+    def _level_candidates(self, rgb: np.ndarray, scale: float):
         """P-Net's boxes ``(K, 4)`` and scores at one pyramid level of
-        ``img`` ``(1, 3, H, W)`` (0-255 RGB)."""
-        h, w = img.shape[2:]
-        size = (int(h * scale + 1), int(w * scale + 1))
-        x = torch.nn.functional.interpolate(img, size=size, mode='area')
-        prob, offsets = self.pnet((x - 127.5) / 128.)
+        ``rgb`` ``(H, W, 3)`` uint8."""
+        h, w = rgb.shape[:2]
+        # OpenCV's area resampling: several times faster than torch's here
+        level = cv2.resize(rgb, (int(w * scale + 1), int(h * scale + 1)),
+                           interpolation=cv2.INTER_AREA)
+        x = torch.from_numpy(level).to(self.device).permute(2, 0, 1)[None]
+        prob, offsets = self.pnet((x.float() - 127.5) / 128.)
         ys, xs = torch.nonzero(prob[0] >= self.thresholds[0], as_tuple=True)
         if len(ys) == 0:
-            return img.new_zeros((0, 4)), img.new_zeros((0, ))
+            return prob.new_zeros((0, 4)), prob.new_zeros((0, ))
         # cell (y, x) sees the 12x12 window at (2x, 2y) of the scaled image
-        corner = torch.stack([xs, ys], 1).to(img.dtype) * 2
+        corner = torch.stack([xs, ys], 1).to(prob.dtype) * 2
         boxes = torch.cat([corner, corner + 12], 1) / scale
         boxes = _regressed(boxes, offsets[0, :, ys, xs].T)
         scores = prob[0, ys, xs]
@@ -277,7 +280,8 @@ class MTCNN(nn.Module):
             probabilities ``(K, )`` and landmarks ``(K, 5, 2)`` (x, y:
             eyes, nose, mouth corners), as float32 arrays, best first.
         """
-        img = torch.from_numpy(np.ascontiguousarray(rgb)).to(
+        rgb = np.ascontiguousarray(rgb)
+        img = torch.from_numpy(rgb).to(
             self.device).permute(2, 0, 1)[None].float()
         h, w = rgb.shape[:2]
         empty = (np.zeros((0, 4), np.float32), np.zeros((0, ), np.float32),
@@ -285,7 +289,7 @@ class MTCNN(nn.Module):
         # stage 1: the pyramid, from faces of min_face px to the whole image
         scale, levels = 12. / self.min_face, []
         while min(h, w) * scale >= 12:
-            levels.append(self._level_candidates(img, scale))
+            levels.append(self._level_candidates(rgb, scale))
             scale *= self.factor
         if not levels:
             return empty

@@ -51,7 +51,7 @@ from s2d_mm.apis.video_reader import FrameReader, open_video
 
 __all__ = [
     'analyze_video', 'VideoTimeline', 'model_frame_interval',
-    'window_starts', 'TIMELINE_COLUMNS'
+    'window_starts', 'TIMELINE_COLUMNS', 'timeline_classes'
 ]
 
 #: the columns before the per-class probabilities
@@ -206,7 +206,8 @@ def _window_plan(model: nn.Module, fps: float, stride: float,
                 stride_s=round(stride_frames / fps, 3))
 
 
-def _checked_classes(model: nn.Module) -> List[str]:
+def timeline_classes(model: nn.Module) -> List[str]:
+    """The model's class names, the probability columns of a timeline."""
     classes = inference_api._class_names(model,
                                          int(model.cls_head.num_classes))
     clash = set(classes) & set(TIMELINE_COLUMNS + ('top_class', ))
@@ -286,6 +287,7 @@ def analyze_video(model: nn.Module,
                   chunk_size: int = 16,
                   backend: str = 'opencv',
                   progress: bool = False,
+                  precision: Optional[str] = None,
                   **track_kwargs) -> VideoTimeline:
     """Classify every window of every confirmed face of a video.
 
@@ -325,6 +327,9 @@ def analyze_video(model: nn.Module,
             resident memory was seen to grow with the video's length
             (about 5 MiB per second of a 25-fps 480x240 video).
         progress (bool): show progress bars (detection, then windows).
+        precision (str, optional): prepare ``model`` in this precision
+            first (:func:`~s2d_mm.apis.apply_precision`, in place; ``auto``,
+            ``fp32``, ``bf16``, ``int8``, ``onnx``); None: as it is.
 
     Returns:
         VideoTimeline: rows, tracks (confirmed and dropped), thumbnails and
@@ -335,13 +340,16 @@ def analyze_video(model: nn.Module,
             window.
     """
     init_default_scope(model.cfg.get('default_scope', 'mmaction'))
+    if precision is not None:
+        from s2d_mm.apis.precision import apply_precision
+        model = apply_precision(model, precision)
     model.eval()
     t0, cpu0 = time.perf_counter(), time.process_time()
     reader = open_video(video, backend=backend)
     n = reader.num_frames
     fps = float(fps or reader.fps or 25.0)
     plan = _window_plan(model, fps, stride, window)
-    classes = _checked_classes(model)
+    classes = timeline_classes(model)
     faces = None
     if detect:
         faces = track_faces(reader, detector, fps=fps, chunk_size=chunk_size,

@@ -2,13 +2,14 @@
 photograph): tracks, windows, the CSV/JSON schema, gaps, bounded memory,
 agreement with inference_video, and tools/analyze_video.py."""
 import csv
-import importlib.util
 import json
 import os.path as osp
 
 import cv2
 import numpy as np
 import pytest
+
+from s2d_testing import load_script
 
 from s2d_mm.apis import NoFaceFoundError, inference_video
 from s2d_mm.video_analysis.face_crop import crop_frame
@@ -211,11 +212,7 @@ def test_video_without_faces(tiny_s2d):
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        's2d_analyze_video_tool', osp.join(REPO, 'tools', 'analyze_video.py'))
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools', 'analyze_video.py')
 
 
 def test_tool_writes_timeline_picture_and_video(tiny_s2d, two_faces_mp4,
@@ -223,10 +220,12 @@ def test_tool_writes_timeline_picture_and_video(tiny_s2d, two_faces_mp4,
     cfg, ckpt, _ = tiny_s2d
     out = tmp_path / 'out'
     rc = _load_tool().main([cfg, ckpt, two_faces_mp4, '--out-dir', str(out),
-                            '--annotated', '--no-progress'])
+                            '--annotated', '--no-progress', '--device',
+                            'cpu'])
     assert rc == 0
     printed = capsys.readouterr().out
     assert 'windows/s' in printed and '2 face track(s)' in printed
+    out = out / 'two_faces'
     assert len(list(csv.DictReader(open(out / 'timeline.csv')))) == 10
     png = cv2.imread(str(out / 'timeline.png'))
     assert png is not None and png.shape[1] > 800
@@ -243,11 +242,47 @@ def test_tool_exit_codes(tiny_s2d, tmp_path, capsys, face_videos):
     blank = face_videos.write_video(
         tmp_path / 'blank.mp4', [np.full((120, 160, 3), 90, np.uint8)] * 12)
     assert tool.main([cfg, ckpt, blank, '--out-dir', str(tmp_path / 'o'),
-                      '--no-progress']) == 1
+                      '--no-progress', '--device', 'cpu']) == 1
     err = capsys.readouterr().err
-    assert 'blank.mp4' in err and 'no face found' in err
-    assert not osp.exists(tmp_path / 'o' / 'timeline.csv')
-    assert tool.main([cfg, ckpt, str(tmp_path / 'nope.mp4')]) == 2
+    assert 'blank' in err and 'no face found' in err
+    assert len(err.strip().splitlines()) == 1
+    assert not osp.exists(tmp_path / 'o' / 'blank' / 'timeline.csv')
+    assert tool.main([cfg, ckpt, str(tmp_path / 'nope.mp4')]) == 1
     assert 'video not found' in capsys.readouterr().err
-    assert tool.main([cfg, ckpt, blank, '--detector', 'yunet']) == 2
+    with pytest.raises(SystemExit) as exit_:
+        tool.main([cfg, ckpt, blank, '--detector', 'yunet'])
+    assert exit_.value.code == 2
+    assert '--detector yunet needs --det-model' in capsys.readouterr().err
+    missing = str(tmp_path / 'yunet.onnx')
+    assert tool.main([cfg, ckpt, blank, '--detector', 'yunet',
+                      '--det-model', missing]) == 2
     assert 'YuNet model file not found' in capsys.readouterr().err
+    for bad in (['--stride', '0'], ['--min-hit-share', '2'],
+                ['--cfg-options', 'model'], ['--precision', 'fp16']):
+        with pytest.raises(SystemExit) as exit_:
+            tool.main([cfg, ckpt, blank] + bad)
+        assert exit_.value.code == 2
+
+
+@pytest.mark.parametrize('precision,tol', [('int8', 0.05), ('onnx', 1e-4)])
+def test_precisions_give_the_fp32_rows(tiny_s2d, face_videos, precision,
+                                       tol):
+    """The timeline in int8 (Linear layers quantized in place) and through
+    ONNX Runtime (windows sent to the exported graph, landmark branch
+    inside it) gives the fp32 rows, windows batched across the tracks."""
+    from s2d_mm.apis import init_model
+    cfg, ckpt, fp32 = tiny_s2d
+    reader = face_videos.Reader(40)
+    ref = analyze_video(fp32, reader, batch_size=3)
+    model = init_model(cfg, ckpt, device='cpu')
+    tl = analyze_video(model, face_videos.Reader(40), batch_size=3,
+                       precision=precision)
+    assert tl.precision == precision
+    assert [(r['track_id'], r['frame_start']) for r in tl.rows] == \
+        [(r['track_id'], r['frame_start']) for r in ref.rows]
+    assert {r['track_id'] for r in tl.rows} == {0, 1}
+    diff = np.abs(np.array([[r[c] for c in tl.classes] for r in tl.rows]) -
+                  np.array([[r[c] for c in ref.classes] for r in ref.rows]))
+    assert diff.max() < tol
+    if precision == 'onnx':
+        assert tl.stats['landmark_frames'] == 0
