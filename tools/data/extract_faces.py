@@ -11,11 +11,12 @@ Usage::
     python tools/data/extract_faces.py videos/ data/my_faces \\
         --subject-regex '^(s\\d+)_'
 
-Per video: the face detector (``--detector``, OpenCV's Haar cascade by
-default) runs every ``--detect-every`` frames, the detections are linked
-into tracks (one per person, ``IoUFaceTracker``), and the main track is
-kept: the face seen in the most detection rounds, weighted by its size. A
-video whose second face is about as present (``--dominance``) is dropped
+Per video: the face detector (``--detector``, MTCNN by default, as
+``tools/analyze_video.py``) runs every ``--detect-every`` frames; the
+detections are linked into confirmed tracks, one per person
+(``s2d_mm.video_analysis.track_faces``), and the main face is kept (the face
+seen longest, ``main_track``). A video whose second face is about as
+present (detection rounds x area, ``--dominance``) is dropped
 as ``several faces`` (whose label would it be?) unless ``--all-tracks``,
 which writes one clip per face. Every frame of the track's span is cropped
 with the track's smoothed box of that frame, made square and enlarged
@@ -355,11 +356,12 @@ def _init_worker(opts):
     import cv2
     import torch
 
-    # the workers share the cores: OpenCV (Haar) and torch (MTCNN) threads
-    # of all workers together make one per core
-    threads = max(1, (os.cpu_count() or 1) // opts['workers'])
-    cv2.setNumThreads(threads)
-    torch.set_num_threads(threads)
+    # the workers share the cores: OpenCV's threads of all workers make one
+    # per core. torch (MTCNN) runs single-threaded in a worker: a forked
+    # child that enters an OpenMP parallel region the parent had started
+    # hangs; use --workers to occupy the cores
+    cv2.setNumThreads(max(1, (os.cpu_count() or 1) // opts['workers']))
+    torch.set_num_threads(1)
     _EXTRACTOR = FaceClipExtractor(opts)
 
 
@@ -520,15 +522,16 @@ def parse_args(argv=None):
                    'labels outside it before extracting')
     p.add_argument('--workers', type=int, default=1,
                    help='parallel processes (default 1)')
-    p.add_argument('--detector', default='haar',
-                   help='haar (default, as tools/analyze_video.py), mtcnn, '
+    p.add_argument('--detector', default='mtcnn',
+                   help='mtcnn (default, as tools/analyze_video.py), haar, '
                    'yunet, mmdet or the name of any registered face '
                    'detector; use the detector and --enlarge of inference')
     p.add_argument('--det-options', nargs='+', action=DictAction,
                    default={}, help='detector arguments key=value, e.g. '
                    'model=face_detection_yunet_2023mar.onnx score_thr=0.8')
-    p.add_argument('--detect-every', type=int, default=2,
-                   help='run the detector every N frames (default 2)')
+    p.add_argument('--detect-every', type=int, default=5,
+                   help='run the detector every N frames (default 5, as '
+                   'tools/analyze_video.py)')
     p.add_argument('--max-missed', type=int, default=3,
                    help='end a track after K detection rounds without it')
     p.add_argument('--iou-thr', type=float, default=0.3,
