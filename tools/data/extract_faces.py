@@ -72,6 +72,11 @@ class InputError(ValueError):
     """The list of videos cannot be read (names the file and line)."""
 
 
+class OutputError(RuntimeError):
+    """The clips cannot be written (disk full, no permission): not the
+    video's fault, so the batch stops instead of recording a drop."""
+
+
 def clip_id_of(rel_path: str) -> str:
     """The clip id of a video: its relative path without extension, folders
     joined by ``__``, other characters than letters, digits, ``-_.`` by
@@ -193,6 +198,8 @@ class FaceClipExtractor:
             clips = self._extract(task, row)
         except _Drop as drop:
             row['reason'], row['detail'] = drop.reason, drop.detail
+        except OutputError:
+            raise
         except Exception as err:  # decoder errors of every kind
             row['reason'] = 'corrupt'
             row['detail'] = f'{type(err).__name__}: {err}'.splitlines()[0]
@@ -288,7 +295,10 @@ class FaceClipExtractor:
         final = osp.join(o['out_dir'], 'frames', cid)
         partial = final + '.partial'
         shutil.rmtree(partial, ignore_errors=True)
-        os.makedirs(partial)
+        try:
+            os.makedirs(partial)
+        except OSError as err:
+            raise OutputError(f'cannot create {partial}: {err}') from None
         params = [cv2.IMWRITE_JPEG_QUALITY, o['quality']]
         pos = {}
         for i, f in enumerate(frames.tolist()):
@@ -298,7 +308,7 @@ class FaceClipExtractor:
                 out = crop_frame(img, crop[i], o['size'])
                 if not cv2.imwrite(osp.join(partial, f'{i + 1:05d}.jpg'),
                                    out, params):
-                    raise OSError(f'cannot write frames into {partial}')
+                    raise OutputError(f'cannot write frames into {partial}')
         if osp.isdir(final):
             shutil.rmtree(final)
         os.replace(partial, final)
@@ -310,9 +320,12 @@ class FaceClipExtractor:
             crop_boxes=[[round(float(v), 2) for v in b] for b in crop],
             face_boxes=[[round(float(v), 2) for v in b] for b in face],
             detector=faces.detector, track=faces.track_info(tid))
-        os.makedirs(osp.join(o['out_dir'], 'meta'), exist_ok=True)
-        atomic_write(osp.join(o['out_dir'], 'meta', cid + '.json'),
-                     json.dumps(meta))
+        try:
+            atomic_write(osp.join(o['out_dir'], 'meta', cid + '.json'),
+                         json.dumps(meta))
+        except OSError as err:
+            raise OutputError(f'cannot write the meta file of {cid}: '
+                              f'{err}') from None
         return dict(id=cid, label=task['label'], subject=task['subject'],
                     frames=len(frames))
 
@@ -379,7 +392,11 @@ def _worker_loop(opts, conn):
     """A worker process: tasks in, results out, over its own pipe."""
     _init_worker(opts)
     for task in iter(conn.recv, None):
-        conn.send(_record(task, _EXTRACTOR(task), opts['out_dir']))
+        try:
+            conn.send(_record(task, _EXTRACTOR(task), opts['out_dir']))
+        except (OutputError, OSError) as err:  # the output, not the video
+            conn.send(dict(fatal=f'{type(err).__name__}: {err}'))
+            return
 
 
 def _crashed(task, exitcode) -> dict:
@@ -440,6 +457,8 @@ def run_extraction(todo, opts, workers):
                                   opts['out_dir'])
                     start_and_feed()
                     continue
+                if 'fatal' in result:
+                    raise OutputError(result['fatal'])
                 yield result
                 nxt = pending.popleft() if pending else None
                 try:
@@ -641,10 +660,15 @@ def main(argv=None):
     if todo:
         workers = min(args.workers, len(todo))
         bar = None if args.no_progress else ProgressBar(len(todo))
-        for res in run_extraction(todo, opts, workers):
-            results[res['id']] = res
-            if bar is not None:
-                bar.update()
+        try:
+            for res in run_extraction(todo, opts, workers):
+                results[res['id']] = res
+                if bar is not None:
+                    bar.update()
+        except OutputError as err:
+            print(f'\nerror: {err}; the finished videos are recorded: '
+                  'rerun the same command to resume', file=sys.stderr)
+            return 1
         if bar is not None:
             sys.stdout.write('\n')
     wall = time.time() - t0
