@@ -168,6 +168,26 @@ def test_all_tracks_writes_each_face(raw_set, tmp_path):
         assert np.abs(box - truth[f, k]).max() < 0.1 * (box[2] - box[0])
 
 
+def _children_of(pid, out):
+    """Live processes of the extraction into ``out`` other than ``pid``
+    (its forked workers share its command line)."""
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            with open(f'/proc/{entry}/cmdline', 'rb') as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if fields[0] != 'Z' and b'extract_faces.py' in cmd and \
+                out.encode() in cmd and int(entry) != pid:
+            found.append(int(entry))
+    return found
+
+
 def test_killed_extraction_resumes(raw_set, extracted, tmp_path):
     """SIGKILL in the middle, then a rerun: finished videos are skipped,
     the rest is extracted, the outputs equal an uninterrupted run's."""
@@ -187,6 +207,11 @@ def test_killed_extraction_resumes(raw_set, extracted, tmp_path):
     assert proc.poll() is None, 'extraction ended before it could be killed'
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # its worker process ends with it (no orphan writing on)
+    deadline = time.time() + 10
+    while time.time() < deadline and _children_of(proc.pid, out):
+        time.sleep(0.1)
+    assert not _children_of(proc.pid, out)
     done = len([n for n in os.listdir(state) if n.endswith('.json')])
     assert 2 <= done < len(raw_set['videos'])
     assert not osp.exists(osp.join(out, 'annotations.csv'))

@@ -388,10 +388,37 @@ def _record(task, result, out_dir):
     return result
 
 
-def _worker_loop(opts, conn):
+def _die_with_parent(ppid: int) -> None:
+    """End this worker when the main process ends, even by SIGKILL: an
+    orphan would go on writing clips beside the run that resumes."""
+    try:
+        import ctypes
+        import signal
+        libc = ctypes.CDLL(None)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass  # elsewhere: the poll in _worker_loop
+    if os.getppid() != ppid:  # it died before prctl
+        os._exit(1)
+
+
+def _next_task(conn, ppid):
+    """The next task, None to stop (also when the main process is gone)."""
+    while not conn.poll(1.0):
+        if os.getppid() != ppid:
+            return None
+    try:
+        return conn.recv()
+    except EOFError:
+        return None
+
+
+def _worker_loop(opts, conn, parent_end, ppid):
     """A worker process: tasks in, results out, over its own pipe."""
+    parent_end.close()
+    _die_with_parent(ppid)
     _init_worker(opts)
-    for task in iter(conn.recv, None):
+    for task in iter(lambda: _next_task(conn, ppid), None):
         try:
             conn.send(_record(task, _EXTRACTOR(task), opts['out_dir']))
         except (OutputError, OSError) as err:  # the output, not the video
@@ -426,7 +453,8 @@ def run_extraction(todo, opts, workers):
         if not pending:
             return
         conn, child = ctx.Pipe()
-        proc = ctx.Process(target=_worker_loop, args=(opts, child),
+        proc = ctx.Process(target=_worker_loop,
+                           args=(opts, child, conn, os.getpid()),
                            daemon=True)
         proc.start()
         child.close()
