@@ -312,6 +312,15 @@ def _track_descriptor(track: FaceTrack, last: bool, k: int = 5):
     return v / max(float(np.linalg.norm(v)), 1e-6)
 
 
+def _moved(prev: FaceTrack, new: FaceTrack) -> float:
+    """Distance from where ``prev`` was last seen to where ``new`` was
+    first seen, in face sides (at most 10)."""
+    a, b = prev.boxes[-1], new.boxes[0]
+    side = max(float(a[2] - a[0]), float(a[3] - a[1]), 1.)
+    d = np.linalg.norm((a[:2] + a[2:]) / 2 - (b[:2] + b[2:]) / 2)
+    return min(float(d) / side, 10.)
+
+
 def link_reappearances(tracks: Sequence[FaceTrack],
                        max_gap_frames: int,
                        min_similarity: float = 0.8
@@ -322,12 +331,15 @@ def link_reappearances(tracks: Sequence[FaceTrack],
     ones of the other (cosine similarity of the mean
     :func:`appearance_descriptor` of five detections >=
     ``min_similarity``); among several candidates the assignment is
-    one-to-one and maximises the total similarity.
+    one-to-one and maximises the total similarity, less a small penalty
+    for the distance between where the face left and where it came back
+    (0.01 per face side, at most 0.1), which only decides between faces
+    that look alike (two copies of one picture, twins in the same clothes).
 
     Returns:
         tuple: identities (lists of tracks in time order), numbered by
-        their first appearance, and the links made (``from``/``to`` track
-        indices of ``tracks``, ``gap_frames``, ``similarity``).
+        their first appearance, and the links made (``previous`` and
+        ``track``: indices into ``tracks``; ``gap_frames``, ``similarity``).
     """
     order = sorted(range(len(tracks)),
                    key=lambda i: (tracks[i].first_frame, i))
@@ -344,13 +356,16 @@ def link_reappearances(tracks: Sequence[FaceTrack],
         if not new or not old:
             continue
         sim = np.full((len(old), len(new)), -1.)
+        moved = np.zeros_like(sim)
         for a, k in enumerate(old):
-            da = _track_descriptor(tracks[identities[k][-1]], last=True)
+            prev = tracks[identities[k][-1]]
+            da = _track_descriptor(prev, last=True)
             for b, i in enumerate(new):
                 db = _track_descriptor(tracks[i], last=False)
                 if da is not None and db is not None:
                     sim[a, b] = float(da @ db)
-        rows, cols = linear_sum_assignment(-sim)
+                moved[a, b] = _moved(prev, tracks[i])
+        rows, cols = linear_sum_assignment(-(sim - 0.01 * moved))
         for a, b in zip(rows, cols):
             if sim[a, b] >= min_similarity:
                 k, i = old[a], new[b]

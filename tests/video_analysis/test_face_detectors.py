@@ -237,3 +237,37 @@ def test_tracker_keeps_two_moving_faces_apart():
         assert ids == ([1, 0] if k % 2 else [0, 1])
     left, right = tracker.tracks()
     assert len(left.frames) == len(right.frames) == 10
+
+
+def _track(frames, x, descriptor):
+    from s2d_mm.video_analysis import FaceTrack
+    t = FaceTrack(0)
+    for f in frames:
+        t.add(f, np.array([x, 10, x + 20, 30]), 1., descriptor)
+    return t
+
+
+def test_reidentification_by_appearance_then_place():
+    from s2d_mm.video_analysis import link_reappearances
+    rng = np.random.default_rng(0)
+    a, b = (v / np.linalg.norm(v) for v in rng.normal(size=(2, 32)))
+    # faces A (left) and B (right) leave; they come back in the other
+    # order of creation (B's track is numbered first)
+    old = [_track(range(0, 20, 5), 10, a), _track(range(0, 20, 5), 200, b)]
+    new = [_track(range(60, 80, 5), 205, b), _track(range(60, 80, 5), 15, a)]
+    groups, links = link_reappearances(old + new, max_gap_frames=50)
+    assert [[t.boxes[0][0] for t in g] for g in groups] == [[10, 15],
+                                                            [200, 205]]
+    assert [round(k['similarity'], 3) for k in links] == [1.0, 1.0]
+    # a gap longer than max_gap_frames: no link
+    assert len(link_reappearances(old + new, max_gap_frames=30)[0]) == 4
+    # looking different: no link, whatever the place
+    c = np.roll(a, 7)
+    far = [_track(range(60, 80, 5), 15, c)]
+    assert len(link_reappearances(old[:1] + far, 50)[0]) == 2
+    # looking the same (two copies of one picture): the place decides
+    twins = [_track(range(60, 80, 5), 205, a), _track(range(60, 80, 5), 15, a)]
+    groups, _ = link_reappearances([old[0], _track(range(0, 20, 5), 200, a)]
+                                   + twins, 50)
+    assert [[t.boxes[0][0] for t in g] for g in groups] == [[10, 15],
+                                                            [200, 205]]

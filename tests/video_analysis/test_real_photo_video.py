@@ -44,6 +44,21 @@ def test_two_real_faces_two_ids_across_the_gap(video):
     assert min(k['similarity'] for k in faces.links) >= 0.8
 
 
+def test_identical_copies_keep_their_sides(video):
+    """The same picture twice (not mirrored): appearance cannot tell the
+    faces apart; where each face left and came back does."""
+    tool = load_script('tools', 'analysis', 'face_detector_eval.py')
+    same = tool.PhotoVideo(80, size=(180, 320), photo_height=150,
+                           gap=(30, 50), spread=30, mirror=False)
+    faces = track_faces(same.reader())
+    assert sorted(faces.tracks) == [0, 1] and len(faces.links) == 2
+    for tid in (0, 1):
+        assert _on_faces(same, faces, tid)
+        sides = {bool((s.boxes[0][0] + s.boxes[0][2]) / 2 < 160)
+                 for s in faces.tracks[tid]}
+        assert sides == {tid == 0}
+
+
 def test_without_reid_the_faces_come_back_as_new_tracks(video):
     faces = track_faces(video.reader(), reid_gap_seconds=None)
     assert len(faces.tracks) == 4 and faces.links == []

@@ -39,7 +39,12 @@ def build_checkpoint(config: str, work: str):
     init_default_scope('mmaction')
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
+    from mmengine.logging import MMLogger
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel('WARNING')  # init_weights logs every parameter
     model.init_weights()
+    logger.setLevel(level)
     ckpt = osp.join(work, 'random.pth')
     torch.save(dict(state_dict=model.state_dict()), ckpt)
     return cfg, ckpt

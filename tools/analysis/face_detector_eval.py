@@ -53,11 +53,15 @@ class PhotoVideo:
         gap (tuple): ``(start, stop)`` frames without anybody.
         spread (int): how much further apart (px) the copies end.
         dim (float): brightness factor; ``noise``: pixel noise sigma.
+        mirror (bool): the right copy is mirrored (else the same picture
+            twice).
     """
 
     def __init__(self, num_frames=500, size=(360, 640), photo_height=300,
-                 gap=(225, 275), spread=60, dim=1.0, noise=0.0, seed=0):
+                 gap=(225, 275), spread=60, dim=1.0, noise=0.0, seed=0,
+                 mirror=True):
         self.n, self.size, self.gap = num_frames, size, gap
+        self.mirror = mirror
         self.spread, self.dim, self.noise, self.seed = spread, dim, noise, \
             seed
         self.img = photo(photo_height)
@@ -83,7 +87,8 @@ class PhotoVideo:
         left = f + [xl, self._top(), xl, self._top()]
         # mirrored copy: x -> p - x
         right = np.array([xr + p - f[2], self._top() + f[1], xr + p - f[0],
-                          self._top() + f[3]])
+                          self._top() + f[3]]) if self.mirror else \
+            f + [xr, self._top(), xr, self._top()]
         return np.stack([left, right]).astype(np.float32)
 
     def frame(self, i) -> np.ndarray:
@@ -93,7 +98,8 @@ class PhotoVideo:
             xl, xr = self._lefts(i)
             p, y = self.img.shape[1], self._top()
             out[y:y + p, xl:xl + p] = self.img
-            out[y:y + p, xr:xr + p] = self.img[:, ::-1]
+            out[y:y + p, xr:xr + p] = self.img[:, ::-1] if self.mirror \
+                else self.img
         if self.dim != 1.0 or self.noise:
             rng = np.random.default_rng([self.seed, i])
             out = out.astype(np.float32) * self.dim
@@ -134,10 +140,12 @@ def count_detections(video: PhotoVideo, det, every: int = 5) -> dict:
     """Misses and false positives over the detection rounds."""
     from s2d_mm.video_analysis import box_iou
     misses = fps = faces = rounds = 0
-    t0 = time.perf_counter()
+    seconds = 0.
     for i in range(0, video.n, every):
-        truth = video.faces(i)
-        boxes, _ = det.detect(video.frame(i))
+        truth, frame = video.faces(i), video.frame(i)
+        t0 = time.perf_counter()
+        boxes, _ = det.detect(frame)
+        seconds += time.perf_counter() - t0
         iou = box_iou(truth, boxes)
         misses += int((iou.max(1, initial=0) < 0.3).sum()) if len(truth) \
             else 0
@@ -147,8 +155,7 @@ def count_detections(video: PhotoVideo, det, every: int = 5) -> dict:
         rounds += 1
     return dict(rounds=rounds, true_faces=faces, misses=misses,
                 false_positives=fps,
-                ms_per_frame=round(1000 * (time.perf_counter() - t0) /
-                                   rounds, 1))
+                ms_per_frame=round(1000 * seconds / rounds, 1))
 
 
 def count_tracks(video: PhotoVideo, det) -> dict:
