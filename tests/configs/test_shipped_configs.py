@@ -89,6 +89,17 @@ def _make_data(kind, root):
         fake_data.make_fake_affectnet(root, num_per_class=2, size=SIZE)
     elif kind == 'FERPlusDataset':
         fake_data.make_fake_ferplus(root, size=SIZE)
+    elif kind == 'LabelledVideoDataset':  # tools/data/extract_faces.py
+        os.makedirs(osp.join(root, 'folds'))
+        for part in ('train', 'test'):
+            rows = ['path,label,subject']
+            for i, name in enumerate(fake_data.DFEW_CLASSES[:4]):
+                clip = f'{part}_{i}'
+                fake_data.make_frame_folder(osp.join(root, 'frames', clip),
+                                            6, i, SIZE)
+                rows.append(f'{clip},{name},{part}{i % 2}')
+            with open(osp.join(root, 'folds', f'{part}_1.csv'), 'w') as f:
+                f.write('\n'.join(rows) + '\n')
     elif kind == 'VideoDataset':  # mmaction2's Kinetics list format
         os.makedirs(root, exist_ok=True)
         lines = []
@@ -177,6 +188,7 @@ def _tiny_cfg(path, tmp_path):
         f'experiment_name=cfgtest_{osp.basename(path)[:-3]}'
     ])
     cfg = train.build_config(args)
+    cfg.load_from = None  # no released checkpoint here (s2d_custom.py)
     _shrink_model(cfg.model)
     _shrink_data(cfg, tmp_path)
     # SDL active from the first iteration, anchors refreshed every epoch

@@ -20,9 +20,10 @@ from s2d_testing.raw_videos import make_raw_video_set
 
 from .conftest import REPO, load_tool
 
-# Haar at a coarser pyramid step and every 3rd frame: the faces of the set
-# are 64-90 px, found as well and 2-3x faster than the defaults
-FAST = ['--detect-every', '3', '--det-options', 'scale_factor=1.2']
+# Haar at a coarser pyramid step, every 3rd frame: the faces of the set are
+# 64-90 px, found as well as by the default MTCNN and many times faster
+FAST = ['--detector', 'haar', '--detect-every', '3', '--det-options',
+        'scale_factor=1.2']
 
 
 def _read_csv(path):
@@ -74,9 +75,9 @@ def test_report_names_every_drop(raw_set, extracted):
             if r == reason] for reason in set(raw_set['drops'].values())}
 
 
-def _check_crop(img, crop_box, face_box, src_frame):
+def _check_crop(img, crop_box, face_box, src_frame, ratio=1 / 1.3):
     """The crop holds the known face: the face box is inside the crop box,
-    centred, 1/1.3 of its side, and the pixels are the source's there."""
+    centred, ``ratio`` of its side, and the pixels are the source's there."""
     x1, y1, x2, y2 = crop_box
     side = x2 - x1
     assert img.shape == (224, 224, 3)
@@ -90,7 +91,7 @@ def _check_crop(img, crop_box, face_box, src_frame):
     # the track's box average lags a moving face by up to ~1 detection
     # interval at the clip's ends: off-centre by < 10 % of the crop
     assert np.abs(centre).max() < 0.1 * side
-    assert (fx2 - fx1) / side == pytest.approx(1 / 1.3, abs=0.08)
+    assert (fx2 - fx1) / side == pytest.approx(ratio, abs=0.08)
     # the face region of the crop is the known face of the source frame
     s = 224 / side
     ix1, iy1 = int((fx1 - x1) * s) + 8, int((fy1 - y1) * s) + 8
@@ -126,6 +127,27 @@ def test_crops_contain_the_face(raw_set, extracted):
                         src.read([f])[0])
 
 
+def test_default_detector(raw_set, tmp_path):
+    """MTCNN (the default) on a moving face: its boxes run from brow to
+    chin, taller than the known (Haar-like) box, so the crop is larger
+    (1.3 x 107 / 95 on the astronaut photo: the face fills ~0.68 of it)."""
+    from s2d_mm.apis import open_video
+    extract = load_tool('data/extract_faces')
+    src = tmp_path / 'one.csv'
+    src.write_text(f'{raw_set["videos"]["s2_Happy"]},Happy,s2\n')
+    out = str(tmp_path / 'out')
+    assert extract.main([str(src), out, '--no-progress']) == 0
+    meta = json.load(open(osp.join(out, 'meta', 's2_Happy.json')))
+    assert meta['detector'] == 'MTCNNFaceDetector'
+    truth = raw_set['boxes']['s2_Happy'][:, 0]
+    reader = open_video(raw_set['videos']['s2_Happy'])
+    for i in (0, len(meta['source_frames']) - 1):
+        f = meta['source_frames'][i]
+        img = cv2.imread(osp.join(out, 'frames', 's2_Happy', f'{i + 1:05d}.jpg'))
+        _check_crop(img, meta['crop_boxes'][i], truth[f],
+                    reader.read([f])[0], ratio=0.68)
+
+
 def test_all_tracks_writes_each_face(raw_set, tmp_path):
     extract = load_tool('data/extract_faces')
     src = tmp_path / 'two.csv'
@@ -144,6 +166,26 @@ def test_all_tracks_writes_each_face(raw_set, tmp_path):
         box = np.array(meta['face_boxes'][0])
         # track k (numbered left to right) follows face k
         assert np.abs(box - truth[f, k]).max() < 0.1 * (box[2] - box[0])
+
+
+def _children_of(pid, out):
+    """Live processes of the extraction into ``out`` other than ``pid``
+    (its forked workers share its command line)."""
+    found = []
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f'/proc/{entry}/stat') as f:
+                fields = f.read().rsplit(')', 1)[1].split()
+            with open(f'/proc/{entry}/cmdline', 'rb') as f:
+                cmd = f.read()
+        except OSError:
+            continue
+        if fields[0] != 'Z' and b'extract_faces.py' in cmd and \
+                out.encode() in cmd and int(entry) != pid:
+            found.append(int(entry))
+    return found
 
 
 def test_killed_extraction_resumes(raw_set, extracted, tmp_path):
@@ -165,6 +207,11 @@ def test_killed_extraction_resumes(raw_set, extracted, tmp_path):
     assert proc.poll() is None, 'extraction ended before it could be killed'
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    # its worker process ends with it (no orphan writing on)
+    deadline = time.time() + 10
+    while time.time() < deadline and _children_of(proc.pid, out):
+        time.sleep(0.1)
+    assert not _children_of(proc.pid, out)
     done = len([n for n in os.listdir(state) if n.endswith('.json')])
     assert 2 <= done < len(raw_set['videos'])
     assert not osp.exists(osp.join(out, 'annotations.csv'))

@@ -11,11 +11,12 @@ Usage::
     python tools/data/extract_faces.py videos/ data/my_faces \\
         --subject-regex '^(s\\d+)_'
 
-Per video: the face detector (``--detector``, OpenCV's Haar cascade by
-default) runs every ``--detect-every`` frames, the detections are linked
-into tracks (one per person, ``IoUFaceTracker``), and the main track is
-kept: the face seen in the most detection rounds, weighted by its size. A
-video whose second face is about as present (``--dominance``) is dropped
+Per video: the face detector (``--detector``, MTCNN by default, as
+``tools/analyze_video.py``) runs every ``--detect-every`` frames; the
+detections are linked into confirmed tracks, one per person
+(``s2d_mm.video_analysis.track_faces``), and the main face is kept (the face
+seen longest, ``main_track``). A video whose second face is about as
+present (detection rounds x area, ``--dominance``) is dropped
 as ``several faces`` (whose label would it be?) unless ``--all-tracks``,
 which writes one clip per face. Every frame of the track's span is cropped
 with the track's smoothed box of that frame, made square and enlarged
@@ -69,6 +70,11 @@ STATE_VERSION = 1
 # ---------------------------------------------------------------- inputs
 class InputError(ValueError):
     """The list of videos cannot be read (names the file and line)."""
+
+
+class OutputError(RuntimeError):
+    """The clips cannot be written (disk full, no permission): not the
+    video's fault, so the batch stops instead of recording a drop."""
 
 
 def clip_id_of(rel_path: str) -> str:
@@ -192,6 +198,8 @@ class FaceClipExtractor:
             clips = self._extract(task, row)
         except _Drop as drop:
             row['reason'], row['detail'] = drop.reason, drop.detail
+        except OutputError:
+            raise
         except Exception as err:  # decoder errors of every kind
             row['reason'] = 'corrupt'
             row['detail'] = f'{type(err).__name__}: {err}'.splitlines()[0]
@@ -287,7 +295,10 @@ class FaceClipExtractor:
         final = osp.join(o['out_dir'], 'frames', cid)
         partial = final + '.partial'
         shutil.rmtree(partial, ignore_errors=True)
-        os.makedirs(partial)
+        try:
+            os.makedirs(partial)
+        except OSError as err:
+            raise OutputError(f'cannot create {partial}: {err}') from None
         params = [cv2.IMWRITE_JPEG_QUALITY, o['quality']]
         pos = {}
         for i, f in enumerate(frames.tolist()):
@@ -297,7 +308,7 @@ class FaceClipExtractor:
                 out = crop_frame(img, crop[i], o['size'])
                 if not cv2.imwrite(osp.join(partial, f'{i + 1:05d}.jpg'),
                                    out, params):
-                    raise OSError(f'cannot write frames into {partial}')
+                    raise OutputError(f'cannot write frames into {partial}')
         if osp.isdir(final):
             shutil.rmtree(final)
         os.replace(partial, final)
@@ -309,9 +320,12 @@ class FaceClipExtractor:
             crop_boxes=[[round(float(v), 2) for v in b] for b in crop],
             face_boxes=[[round(float(v), 2) for v in b] for b in face],
             detector=faces.detector, track=faces.track_info(tid))
-        os.makedirs(osp.join(o['out_dir'], 'meta'), exist_ok=True)
-        atomic_write(osp.join(o['out_dir'], 'meta', cid + '.json'),
-                     json.dumps(meta))
+        try:
+            atomic_write(osp.join(o['out_dir'], 'meta', cid + '.json'),
+                         json.dumps(meta))
+        except OSError as err:
+            raise OutputError(f'cannot write the meta file of {cid}: '
+                              f'{err}') from None
         return dict(id=cid, label=task['label'], subject=task['subject'],
                     frames=len(frames))
 
@@ -353,7 +367,14 @@ _EXTRACTOR = None
 def _init_worker(opts):
     global _EXTRACTOR
     import cv2
-    cv2.setNumThreads(1)  # the workers are the parallelism
+    import torch
+
+    # the workers share the cores: OpenCV's threads of all workers make one
+    # per core. torch (MTCNN) runs single-threaded in a worker: a forked
+    # child that enters an OpenMP parallel region the parent had started
+    # hangs; use --workers to occupy the cores
+    cv2.setNumThreads(max(1, (os.cpu_count() or 1) // opts['workers']))
+    torch.set_num_threads(1)
     _EXTRACTOR = FaceClipExtractor(opts)
 
 
@@ -367,11 +388,42 @@ def _record(task, result, out_dir):
     return result
 
 
-def _worker_loop(opts, conn):
+def _die_with_parent(ppid: int) -> None:
+    """End this worker when the main process ends, even by SIGKILL: an
+    orphan would go on writing clips beside the run that resumes."""
+    try:
+        import ctypes
+        import signal
+        libc = ctypes.CDLL(None)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass  # elsewhere: the poll in _worker_loop
+    if os.getppid() != ppid:  # it died before prctl
+        os._exit(1)
+
+
+def _next_task(conn, ppid):
+    """The next task, None to stop (also when the main process is gone)."""
+    while not conn.poll(1.0):
+        if os.getppid() != ppid:
+            return None
+    try:
+        return conn.recv()
+    except EOFError:
+        return None
+
+
+def _worker_loop(opts, conn, parent_end, ppid):
     """A worker process: tasks in, results out, over its own pipe."""
+    parent_end.close()
+    _die_with_parent(ppid)
     _init_worker(opts)
-    for task in iter(conn.recv, None):
-        conn.send(_record(task, _EXTRACTOR(task), opts['out_dir']))
+    for task in iter(lambda: _next_task(conn, ppid), None):
+        try:
+            conn.send(_record(task, _EXTRACTOR(task), opts['out_dir']))
+        except (OutputError, OSError) as err:  # the output, not the video
+            conn.send(dict(fatal=f'{type(err).__name__}: {err}'))
+            return
 
 
 def _crashed(task, exitcode) -> dict:
@@ -401,7 +453,8 @@ def run_extraction(todo, opts, workers):
         if not pending:
             return
         conn, child = ctx.Pipe()
-        proc = ctx.Process(target=_worker_loop, args=(opts, child),
+        proc = ctx.Process(target=_worker_loop,
+                           args=(opts, child, conn, os.getpid()),
                            daemon=True)
         proc.start()
         child.close()
@@ -432,6 +485,8 @@ def run_extraction(todo, opts, workers):
                                   opts['out_dir'])
                     start_and_feed()
                     continue
+                if 'fatal' in result:
+                    raise OutputError(result['fatal'])
                 yield result
                 nxt = pending.popleft() if pending else None
                 try:
@@ -514,15 +569,16 @@ def parse_args(argv=None):
                    'labels outside it before extracting')
     p.add_argument('--workers', type=int, default=1,
                    help='parallel processes (default 1)')
-    p.add_argument('--detector', default='haar',
-                   help='haar (default, as tools/analyze_video.py), mtcnn, '
+    p.add_argument('--detector', default='mtcnn',
+                   help='mtcnn (default, as tools/analyze_video.py), haar, '
                    'yunet, mmdet or the name of any registered face '
                    'detector; use the detector and --enlarge of inference')
     p.add_argument('--det-options', nargs='+', action=DictAction,
                    default={}, help='detector arguments key=value, e.g. '
                    'model=face_detection_yunet_2023mar.onnx score_thr=0.8')
-    p.add_argument('--detect-every', type=int, default=2,
-                   help='run the detector every N frames (default 2)')
+    p.add_argument('--detect-every', type=int, default=5,
+                   help='run the detector every N frames (default 5, as '
+                   'tools/analyze_video.py)')
     p.add_argument('--max-missed', type=int, default=3,
                    help='end a track after K detection rounds without it')
     p.add_argument('--iou-thr', type=float, default=0.3,
@@ -603,9 +659,10 @@ def main(argv=None):
                              min_size=args.min_face,
                              reid_gap_seconds=args.reid_gap),
                 dominance=args.dominance, quality=args.quality,
+                workers=args.workers,
                 out_dir=osp.abspath(args.out_dir))
     try:  # a detector that cannot be set up stops here, not per video
-        _init_worker(opts)
+        FaceClipExtractor(opts)
     except FaceDetectorSetupError as err:
         print(f'error: {err}', file=sys.stderr)
         return 2
@@ -631,10 +688,15 @@ def main(argv=None):
     if todo:
         workers = min(args.workers, len(todo))
         bar = None if args.no_progress else ProgressBar(len(todo))
-        for res in run_extraction(todo, opts, workers):
-            results[res['id']] = res
-            if bar is not None:
-                bar.update()
+        try:
+            for res in run_extraction(todo, opts, workers):
+                results[res['id']] = res
+                if bar is not None:
+                    bar.update()
+        except OutputError as err:
+            print(f'\nerror: {err}; the finished videos are recorded: '
+                  'rerun the same command to resume', file=sys.stderr)
+            return 1
         if bar is not None:
             sys.stdout.write('\n')
     wall = time.time() - t0
