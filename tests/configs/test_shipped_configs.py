@@ -41,8 +41,11 @@ def test_every_experiment_config_is_covered():
     for ds in ('dfew', 'ferv39k', 'mafw'):
         for variant in ('', '-heldout', '-os', '-release', '-release-os'):
             assert f'{long}{variant}_{ds}-rgb.py' in names
+    for pre in ('dfew', 'affectnet7'):  # own videos: configs/s2d_custom*.py
+        assert (f'configs/s2d/s2d_vit-base-p16_{pre}-pre_1xb8-16x1x1-30e_'
+                'custom-rgb.py') in names
     assert len(names & {_rel(p) for p in glob.glob(
-        osp.join(REPO, 'configs', 's2d', '*.py'))}) == 15
+        osp.join(REPO, 'configs', 's2d', '*.py'))}) == 17
     assert len([n for n in names if n.startswith('configs/image/')]) == 4
     assert any(n.startswith('configs/mix/') for n in names)
 
@@ -59,7 +62,7 @@ def _alias_target(alias):
 
 def test_aliases_resolve_to_their_long_names():
     from mmengine.config import Config
-    assert len(ALIASES) == 15
+    assert len(ALIASES) == 17
     targets = set()
     for alias in ALIASES:
         target = _alias_target(alias)
@@ -67,7 +70,7 @@ def test_aliases_resolve_to_their_long_names():
         targets.add(target)
         assert Config.fromfile(alias).to_dict() == \
             Config.fromfile(target).to_dict(), _rel(alias)
-    assert len(targets) == 15  # one alias per long name
+    assert len(targets) == 17  # one alias per long name
 
 
 # ----------------------------------------------------------------- data
