@@ -14,6 +14,7 @@ weights; head counts cannot be, so they default to width // 64 (ViT) and 8
 (TMA) unless given. The logic lives in :mod:`s2d_mm.models.utils.convert`.
 """
 import argparse
+import os.path as osp
 import sys
 
 from s2d_mm.models.utils.convert import (
@@ -61,6 +62,11 @@ def main(argv=None):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     landmark = None
+    if args.landmark_checkpoint and not args.landmark_config:
+        # the released network's weights: its architecture is the shipped one
+        args.landmark_config = osp.join(
+            osp.dirname(osp.dirname(osp.abspath(__file__))), 'configs',
+            '_base_', 'models', 'landmark_mobilefacenet.py')
     if args.landmark_config:
         landmark = landmark_branch_config(args.landmark_config,
                                           args.landmark_checkpoint,

@@ -92,6 +92,7 @@ def init_model(config: Union[str, Path, mmengine.Config],
     # the checkpoint is loaded below, strictly, instead of by it
     model = init_recognizer(config, None, device=device)
     if state_dict is not None:
+        _landmark_from_own_file(model, config, state_dict)
         _load_strictly(model, state_dict, checkpoint, strict,
                        allow_head_mismatch)
     if precision != 'fp32':
@@ -144,6 +145,21 @@ def _skip_landmark_init(config: mmengine.Config, state_dict: dict) -> None:
             k.startswith('backbone.landmark.') for k in state_dict):
         landmark['checkpoint'] = None
         landmark['init_from_config'] = False
+
+
+def _landmark_from_own_file(model: nn.Module, config: mmengine.Config,
+                            state_dict: dict) -> None:
+    """A converted release checkpoint holds no landmark weights: the
+    branch read them from its own ``checkpoint`` (strictly) when it was
+    built, so the strict load takes them from there instead of calling
+    them missing."""
+    landmark = config.model.get('backbone', {}).get('landmark')
+    if not (isinstance(landmark, dict) and landmark.get('checkpoint')):
+        return
+    if any(k.startswith('backbone.landmark.') for k in state_dict):
+        return
+    state_dict.update({k: v for k, v in model.state_dict().items()
+                       if k.startswith('backbone.landmark.')})
 
 
 def _load_strictly(model: nn.Module, state_dict: dict, checkpoint: str,

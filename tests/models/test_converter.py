@@ -265,3 +265,43 @@ def test_global_pool_vit_is_refused_with_reason():
     timm['fc_norm.bias'] = torch.zeros(D)
     with pytest.raises(CheckpointConversionError, match='global-average'):
         convert_state_dict(timm, {'num_heads': HEADS})
+
+
+def test_converted_release_checkpoint_runs_in_infer(tmp_path, repo_root,
+                                                    capsys):
+    """README quickstart: convert a release-layout checkpoint with its
+    config, then ``tools/infer.py`` on a folder of frames."""
+    import cv2
+    import numpy as np
+    release = to_release({
+        k: v for k, v in video_model().state_dict().items()
+        if not k.startswith('data_preprocessor')
+    })
+    release['patch_embed_prompt.proj.weight'] = torch.randn(D, 128, 1, 1)
+    torch.save({'model': release}, tmp_path / 'v.pth')
+    # the released landmark network, as the release stores it
+    torch.save({'state_dict': _released_mobilefacenet()},
+               tmp_path / 'mobilefacenet_model_best.pth.tar')
+    convert = load_script('tools', 'convert_official_s2d.py')
+    assert convert.main([
+        str(tmp_path / 'v.pth'), str(tmp_path / 'o.pth'), '--out-config',
+        str(tmp_path / 'c.py'), '--num-heads', str(HEADS),
+        '--landmark-checkpoint',
+        str(tmp_path / 'mobilefacenet_model_best.pth.tar')
+    ]) == 0
+    frames = tmp_path / 'clip'
+    frames.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(T + 2):
+        img = rng.integers(0, 255, (IMG + 8, IMG + 8, 3), dtype=np.uint8)
+        cv2.imwrite(str(frames / f'{i:05d}.jpg'), img)
+    infer = load_script('tools', 'infer.py')
+    out = tmp_path / 'p.json'
+    assert infer.main([
+        str(tmp_path / 'c.py'), str(tmp_path / 'o.pth'), str(frames),
+        '--no-detect', '--device', 'cpu', '--out', str(out)
+    ]) == 0
+    import json
+    res = json.loads(out.read_text())['results']
+    (clip, ), = [list(res)]
+    assert abs(sum(res[clip]['probs'].values()) - 1) < 1e-4

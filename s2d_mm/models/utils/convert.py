@@ -491,9 +491,32 @@ def format_config(meta: dict, checkpoint_path: Optional[str] = None) -> str:
         f"default_scope = '{scope}'",
         f"model = {_pformat(meta['model'])}",
     ]
+    if kind == 'video':
+        arch = meta['arch']
+        lines.append('# the release\'s test protocol (configs/_base_/datasets/'
+                     's2d_video_pipelines.py): first and last window x 2 '
+                     'crops')
+        lines.append('test_pipeline = ' + repr(
+            release_test_pipeline(arch['num_frames'], arch['img_size'])))
     if checkpoint_path:
         lines.append(f'load_from = {checkpoint_path!r}')
     return '\n'.join(lines) + '\n'
+
+
+def release_test_pipeline(num_frames: int, img_size: int) -> list:
+    """The released scripts' test views for a written video config, so that
+    ``tools/infer.py`` and ``init_model`` can run it as it is: the first and
+    last ``num_frames`` frames, resized to ``img_size`` without keeping the
+    aspect ratio, two spatial crops."""
+    return [
+        dict(type='SampleFrames', clip_len=num_frames, frame_interval=1,
+             num_clips=2, test_mode=True, out_of_bound_opt='repeat_last'),
+        dict(type='RawFrameDecode'),
+        dict(type='Resize', scale=(img_size, img_size), keep_ratio=False),
+        dict(type='SpatialCrops', crop_size=img_size, num_crops=2),
+        dict(type='FormatShape', input_format='NCTHW'),
+        dict(type='PackActionInputs'),
+    ]
 
 
 def _pformat(obj, indent=0) -> str:
