@@ -163,9 +163,10 @@ def provenance(args, cfg):
 
 def main(argv=None):
     args = parse_args(argv)
+    from s2d_mm.engine.config_variables import ConfigOverrideError
     try:
         cfg = build_config(args)
-    except ConfigError as err:
+    except (ConfigError, ConfigOverrideError) as err:
         sys.exit(f'error: {err}')
 
     from s2d_mm.engine import build_runner

@@ -9,6 +9,7 @@ directory first, then to the repository root)::
     bash tools/dist_train.sh configs/s2d_dfew.py 2              # 2 GPUs
 """
 import argparse
+import sys
 import os
 
 
@@ -111,7 +112,12 @@ def build_config(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    cfg = build_config(args)
+    from s2d_mm.engine.config_variables import ConfigOverrideError
+    try:
+        cfg = build_config(args)
+    except ConfigOverrideError as err:
+        # an override that would not reach its uses: one line, no traceback
+        sys.exit(f'error: {err}')
 
     from s2d_mm.engine import build_runner
 

@@ -107,14 +107,24 @@ def _model_config(config: Union[str, Path, mmengine.Config],
     """A copy of the config (read from file if a path) with ``cfg_options``
     merged and the head set to average test views as probabilities."""
     if isinstance(config, (str, Path)):
-        config = mmengine.Config.fromfile(str(config))
+        # a top-level variable (fold, num_frames, ...) given in cfg_options
+        # reaches every use, or is refused with the reason
+        # (dotted keys merge as in mmengine: inference reads test_pipeline
+        # itself, so a part of it is a use, not a copy)
+        from s2d_mm.engine.config_variables import load_config
+        cfg_options = dict(cfg_options or {})
+        dotted = {k: cfg_options.pop(k) for k in list(cfg_options)
+                  if '.' in k}
+        config = load_config(str(config), cfg_options)
+        if dotted:
+            config.merge_from_dict(dotted)
     elif not isinstance(config, mmengine.Config):
         raise TypeError('config must be a filename or Config object, '
                         f'but got {type(config)}')
     else:
         config = copy.deepcopy(config)
-    if cfg_options:
-        config.merge_from_dict(cfg_options)
+        if cfg_options:
+            config.merge_from_dict(cfg_options)
     if 'model' not in config:
         raise KeyError(f'config {getattr(config, "filename", "")} has no '
                        '`model` entry')

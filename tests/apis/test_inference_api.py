@@ -106,3 +106,18 @@ def test_crop_pads_outside_the_frame():
     assert crop.shape == (8, 8, 3)
     np.testing.assert_array_equal(crop[2:, 2:], frame[:6, :6])
     np.testing.assert_array_equal(crop[0, 2:], frame[0, :6])  # replicated
+
+
+def test_init_model_config_variable_reaches_its_uses(tmp_path):
+    """``init_model(path, cfg_options={'clip_len': ...})``: a top-level
+    variable given to the inference API reaches the test pipeline that
+    used it (not only the top-level copy)."""
+    from s2d_mm.apis.inference import _model_config
+    cfg_file = tmp_path / 'c.py'
+    cfg_file.write_text(
+        "clip_len = 4\n"
+        "model = dict(type='S2DRecognizer', cls_head=dict(type='S2DHead'))\n"
+        "test_pipeline = [dict(type='SampleFrames', clip_len=clip_len)]\n")
+    cfg = _model_config(str(cfg_file), {'clip_len': 6})
+    assert cfg.test_pipeline[0]['clip_len'] == 6
+    assert cfg.clip_len == 6

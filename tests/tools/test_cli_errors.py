@@ -65,3 +65,18 @@ def test_dist_scripts_check_the_process_count():
     assert proc.returncode == 2
     assert "error: NUM_GPUS must be a positive integer, got 'two'" in \
         proc.stderr
+
+
+def test_refused_override_is_one_line_in_train_and_test(tmp_path, capsys):
+    """A top-level variable override that cannot reach its uses stops the
+    tools with one line (no traceback)."""
+    from s2d_testing import load_script
+    import os.path as osp
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+    cfg = osp.join(repo, 'configs', 's2d_dfew.py')
+    for tool, extra in (('train.py', []), ('test.py', ['x.pth'])):
+        module = load_script('tools', tool)
+        with pytest.raises(SystemExit) as info:
+            module.main([cfg, *extra, '--cfg-options', 'lable_base=0'])
+        assert str(info.value.code).startswith('error: ')
+        assert 'label_base' in str(info.value.code)
