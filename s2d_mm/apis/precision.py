@@ -315,14 +315,20 @@ def check_precision(precision: str, device='cpu',
 
 
 # ------------------------------------------------------------------- bf16
+def _map_floats(x, fn):
+    """``fn`` applied to every floating tensor in ``x`` (tensors, and
+    tuples, lists and dicts of them)."""
+    if isinstance(x, torch.Tensor):
+        return fn(x) if x.is_floating_point() else x
+    if isinstance(x, (tuple, list)):
+        return type(x)(_map_floats(o, fn) for o in x)
+    if isinstance(x, dict):
+        return {k: _map_floats(v, fn) for k, v in x.items()}
+    return x
+
+
 def _to_float(out):
-    if isinstance(out, torch.Tensor):
-        return out.float() if out.is_floating_point() else out
-    if isinstance(out, (tuple, list)):
-        return type(out)(_to_float(o) for o in out)
-    if isinstance(out, dict):
-        return {k: _to_float(v) for k, v in out.items()}
-    return out
+    return _map_floats(out, lambda t: t.float())
 
 
 def _bf16_forward(self, *args, **kwargs):
@@ -348,13 +354,7 @@ def autocast_bf16(module: nn.Module, device_type: str = 'cpu') -> nn.Module:
 
 
 def _to_bf16(x):
-    if isinstance(x, torch.Tensor):
-        return x.to(torch.bfloat16) if x.is_floating_point() else x
-    if isinstance(x, (tuple, list)):
-        return type(x)(_to_bf16(o) for o in x)
-    if isinstance(x, dict):
-        return {k: _to_bf16(v) for k, v in x.items()}
-    return x
+    return _map_floats(x, lambda t: t.to(torch.bfloat16))
 
 
 def _cast_bf16_forward(self, *args, **kwargs):
