@@ -553,6 +553,9 @@ def main(argv=None):
     MMLogger.get_instance('s2d_gpu_check', log_level='WARNING')
     device = torch.device(args.device)
     if device.type == 'cuda':
+        if device.index is None:
+            # 'cuda' names no device; torch.cuda.set_device refuses it
+            device = torch.device('cuda', torch.cuda.current_device())
         torch.cuda.set_device(device)
     if args.ddp_worker is not None:
         return ddp_worker(args, device)

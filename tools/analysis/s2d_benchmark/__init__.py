@@ -16,6 +16,11 @@ sections (each a function ``bench_<section>(bench)`` over a
 - :mod:`.cpu_rate`: ``cpu_rate`` (one-thread CPU-time rate per part);
 - :mod:`.precision`: ``precision`` (``tools/infer.py``-style speed and the
   agreement guard per inference precision) and ``int8_study``;
+- :mod:`.modes`: ``modes`` (every native mode and ``auto`` on one clip
+  against the fp32 / bf16 GEMM rates of the same run, ``--profile``);
+- :mod:`.landmark_cache`: the landmark feature cache the
+  ``landmark_cache`` section measures (benchmark-only);
+- :mod:`.clone`: the demo's face renderer, imported from the clone;
 - :mod:`.long_video`: ``long_video`` (peak RSS and time over a generated
   long video);
 - :mod:`.timing`: timing and peak-memory helpers;
