@@ -23,6 +23,13 @@ TRAIN_SEED = int(os.environ.get('S2D_TEST_SEED') or 0)
 
 
 @pytest.fixture(scope='session')
+def test_threads():
+    """Torch threads of every test (``S2D_TEST_THREADS``, default 1), for
+    module fixtures and subprocesses that must match the tests."""
+    return TEST_THREADS
+
+
+@pytest.fixture(scope='session')
 def train_seed():
     """Seed of a training test (``S2D_TEST_SEED``, default 0)."""
     return TRAIN_SEED

@@ -13,7 +13,13 @@ all here depending on the run). With it the net starts at the mean face.
 Margin, over 3 seeds (``S2D_TEST_SEED`` 0-2) x {1, 2} threads
 (``S2D_TEST_THREADS``) x {default kernels, AVX2-held, AVX512_CORE} on a
 2-core AMD EPYC (AVX-512 + AVX512_BF16), see docs/testing.md:
-GRID_FIGURES
+
+- every landmark of every frame (train and test) stays 19.5-21.2 % of the
+  box size inside the box (asserted: no more than 10 % outside);
+- mean error 3.2-3.8 px (asserted: < 8 px; before the mean-shape start,
+  11 px), largest per-frame error 5.3-6.9 px, NME 0.163-0.170 (asserted:
+  < 0.4; before, 0.49);
+- kernels and threads move these in the third digit; the seeds differ more.
 """
 import json
 import os.path as osp
@@ -122,5 +128,6 @@ def test_runner_figures_match_direct_inference(trained):
     assert fe['mean'] == pytest.approx(per_frame.mean(), rel=1e-4)
     assert fe['max'] == pytest.approx(per_frame.max(), rel=1e-4)
     assert fe['over_10px'] == pytest.approx(100 * np.mean(per_frame > 10))
-    # a trained network, not the mean face: well under the frame size
-    assert nme < 1.0 and epe < 0.3 * SMALL['img_size']
+    # a network at least at the mean face (3.2-3.6 px here), not the
+    # 11 px of a head still near its random start
+    assert nme < 0.4 and epe < 0.125 * SMALL['img_size']

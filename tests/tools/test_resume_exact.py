@@ -51,14 +51,14 @@ def _assert_same_run(work_a, work_b):
 
 
 @pytest.fixture(scope='module')
-def uninterrupted(tiny_experiment, tmp_path_factory):
+def uninterrupted(tiny_experiment, tmp_path_factory, test_threads):
     """2 epochs in one go, with and without worker processes."""
     cfg_path, _ = tiny_experiment
     runs = {}
     threads = torch.get_num_threads()
     # module fixtures run before the autouse ones: same thread count and
     # probe hook as the tests themselves
-    torch.set_num_threads(1)
+    torch.set_num_threads(test_threads)
     with pytest.MonkeyPatch.context() as mp:
         mp.syspath_prepend(HERE)
         for workers in (False, True):
@@ -102,13 +102,13 @@ def test_resume_reaches_the_uninterrupted_state(tiny_experiment, tmp_path,
 
 
 def test_killed_mid_epoch_then_resumed(tiny_experiment, tmp_path,
-                                       uninterrupted):
+                                       uninterrupted, test_threads):
     """tools/train.py as a process, SIGKILL in the middle of epoch 2 (7
     iterations per epoch: killed after the 10th), then --resume: the final
     weights are those of the run that was never interrupted."""
     cfg_path, _ = tiny_experiment
     work = tmp_path / 'killed'
-    env = dict(os.environ, OMP_NUM_THREADS='1',  # as the tests' process
+    env = dict(os.environ, OMP_NUM_THREADS=str(test_threads),  # as the tests
                PYTHONPATH=os.pathsep.join(
                    [HERE, REPO, os.environ.get('PYTHONPATH', '')]))
 
