@@ -40,7 +40,19 @@ def raw_set(tmp_path_factory):
 def extracted(raw_set, tmp_path_factory):
     out = str(tmp_path_factory.mktemp('faces'))
     extract = load_tool('data/extract_faces')
-    assert extract.main([raw_set['csv'], out, '--workers', '2'] + FAST) == 0
+    # OpenCV's thread pool running in this process, as after any earlier
+    # test that used it: forked workers that touched it used to hang
+    import cv2
+    import numpy as np
+    before = cv2.getNumThreads()
+    cv2.setNumThreads(2)
+    cv2.GaussianBlur(np.zeros((1024, 1024, 3), np.uint8), (31, 31), 5)
+    try:
+        assert extract.main([raw_set['csv'], out, '--workers', '2']
+                            + FAST) == 0
+        assert cv2.getNumThreads() == 2  # given back after the workers
+    finally:
+        cv2.setNumThreads(before)
     return out
 
 

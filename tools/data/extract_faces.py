@@ -369,11 +369,13 @@ def _init_worker(opts):
     import cv2
     import torch
 
-    # the workers share the cores: OpenCV's threads of all workers make one
-    # per core. torch (MTCNN) runs single-threaded in a worker: a forked
-    # child that enters an OpenMP parallel region the parent had started
-    # hangs; use --workers to occupy the cores
-    cv2.setNumThreads(max(1, (os.cpu_count() or 1) // opts['workers']))
+    # OpenCV and torch (MTCNN) run single-threaded in a worker; use
+    # --workers to occupy the cores. A forked child must not touch the
+    # thread pools it inherited: cv2.setNumThreads there waits forever on
+    # the parent's pool (the parent turned OpenCV's off before forking, see
+    # run_extraction), and an OpenMP parallel region the parent had started
+    # hangs too.
+    assert cv2.getNumThreads() <= 1, 'fork only with OpenCV threads off'
     torch.set_num_threads(1)
     _EXTRACTOR = FaceClipExtractor(opts)
 
@@ -462,6 +464,12 @@ def run_extraction(todo, opts, workers):
         conn.send(task)
         busy[conn] = [proc, task]
 
+    # A forked child inherits OpenCV's thread pool without its threads and
+    # hangs in it (seen in cv2.setNumThreads): no pool may run in this
+    # process while it forks. Restored when the workers are done.
+    import cv2
+    cv2_threads = cv2.getNumThreads()
+    cv2.setNumThreads(0)
     for _ in range(min(workers, len(todo))):
         start_and_feed()
     try:
@@ -506,6 +514,7 @@ def run_extraction(todo, opts, workers):
         for proc, _ in busy.values():
             if proc.is_alive():
                 proc.terminate()
+        cv2.setNumThreads(cv2_threads)
 
 
 # ------------------------------------------------------------ bookkeeping
