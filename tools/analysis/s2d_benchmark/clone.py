@@ -1,7 +1,7 @@
 """What the benchmark takes from the rest of the clone (outside the
 installed package): the demo's face renderer (``demo/``).
 
-``tools/`` does not edit ``sys.path``; :func:`import_demo` imports the
+``tools/`` leaves the import path alone; :func:`import_demo` imports the
 clone's ``demo`` package from its folder by file location (once; later
 ``import demo.<module>`` statements find it in ``sys.modules``).
 """
