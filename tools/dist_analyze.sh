@@ -11,26 +11,11 @@
 # processes share the cores: set OMP_NUM_THREADS to cores / NUM_PROCS.
 # Multi-node: NNODES, NODE_RANK, MASTER_ADDR, PORT (default 29500).
 set -euo pipefail
+USAGE="usage: bash tools/dist_analyze.sh CONFIG CHECKPOINT INPUTS NUM_PROCS [tools/analyze_video.py options]"
 if [[ $# -lt 4 ]]; then
-  echo "usage: bash tools/dist_analyze.sh CONFIG CHECKPOINT INPUTS NUM_PROCS [tools/analyze_video.py options]" >&2
+  echo "$USAGE" >&2
   exit 2
 fi
-CONFIG=$1
-CHECKPOINT=$2
-INPUTS=$3
-NPROC=$4
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
-exec "$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$NPROC" \
-    --master_port="$PORT" \
-    "$DIR/analyze_video.py" "$CONFIG" "$CHECKPOINT" "$INPUTS" --launcher pytorch "${@:5}"
+exec bash "$DIR/dist_run.sh" "$USAGE" NUM_PROCS "$4" \
+    "$DIR/analyze_video.py" "$1" "$2" "$3" --launcher pytorch "${@:5}"

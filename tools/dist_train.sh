@@ -22,25 +22,6 @@ if [ $# -lt 2 ]; then
     echo "$USAGE" >&2
     exit 2
 fi
-if ! [[ "${2}" =~ ^[1-9][0-9]*$ ]]; then
-    echo "$USAGE" >&2
-    echo "error: NUM_GPUS must be a positive integer, got '${2}'" >&2
-    exit 2
-fi
-CONFIG=$1
-NPROC=$2
-NNODES=${NNODES:-1}
-NODE_RANK=${NODE_RANK:-0}
-PORT=${PORT:-29500}
-MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PYTHON=${PYTHON:-python}
-
-PYTHONPATH="$DIR/..${PYTHONPATH:+:$PYTHONPATH}" \
-exec "$PYTHON" -m torch.distributed.run \
-    --nnodes="$NNODES" \
-    --node_rank="$NODE_RANK" \
-    --master_addr="$MASTER_ADDR" \
-    --nproc_per_node="$NPROC" \
-    --master_port="$PORT" \
-    "$DIR/train.py" "$CONFIG" --launcher pytorch "${@:3}"
+exec bash "$DIR/dist_run.sh" "$USAGE" NUM_GPUS "$2" \
+    "$DIR/train.py" "$1" --launcher pytorch "${@:3}"

@@ -133,10 +133,15 @@ def test_missing_config_names_both_places(tmp_path, monkeypatch):
 
 
 def test_dist_scripts_are_executable():
-    for name in ('dist_train.sh', 'dist_test.sh'):
+    # each script checks its arguments, then launches through the one
+    # torchrun call of tools/dist_run.sh
+    launcher = osp.join(REPO, 'tools', 'dist_run.sh')
+    assert os.access(launcher, os.X_OK)
+    assert 'torch.distributed.run' in open(launcher).read()
+    for name in ('dist_train.sh', 'dist_test.sh', 'dist_analyze.sh'):
         path = osp.join(REPO, 'tools', name)
         assert os.access(path, os.X_OK)
-        assert 'torch.distributed.run' in open(path).read()
+        assert '"$DIR/dist_run.sh"' in open(path).read()
 
 
 def test_train_reports_skipped_samples_at_the_end(tiny_experiment, tmp_path,
