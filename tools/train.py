@@ -71,11 +71,10 @@ def build_config(args):
         if optim_wrapper == 'OptimWrapper':
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
-    if cfg.get('val_dataloader', None) is None and (
-            cfg.get('val_cfg', None) is not None
-            or cfg.get('val_evaluator', None) is not None):
-        # a dataset base without validation (paper protocol) combined with
-        # a schedule that declares the loop: train without validation
+    if cfg.get('val_dataloader', None) is None:
+        # nothing to validate on (the paper protocol, or a dataset base
+        # without validation next to a schedule that declares the loop):
+        # train without validation and without a best-checkpoint rule
         args.no_validate = True
     if args.no_validate:
         cfg.val_cfg = None

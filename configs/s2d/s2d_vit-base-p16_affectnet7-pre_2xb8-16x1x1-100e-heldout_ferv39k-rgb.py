@@ -7,10 +7,8 @@
 # tests train it for a few steps on generated data with a tiny model.
 _base_ = ['./s2d_vit-base-p16_affectnet7-pre_2xb8-16x1x1-100e_ferv39k-rgb.py']
 
+# switch on the held-out protocol of configs/_base_/datasets/fer_video.py
 train_dataloader = dict(dataset=dict(val_split=_base_.heldout_train_split))
-# (_delete_: the paper config's loop and loader are None)
 val_dataloader = dict(_base_.heldout_val_dataloader, _delete_=True)
 val_evaluator = dict(_base_.heldout_val_evaluator, _delete_=True)
 val_cfg = dict(_delete_=True, type='ValLoop')
-default_hooks = dict(
-    checkpoint=dict(save_best=['UAR', 'WAR'], rule='greater'))
