@@ -35,21 +35,10 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import DictAction
-
-DETECTORS = ('mtcnn', 'haar', 'yunet', 'mmdet')
-
-
-class CfgOptions(DictAction):
-    """mmengine's DictAction; a malformed ``key=value`` is a usage error
-    (exit 2, one line) rather than a traceback."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        try:
-            super().__call__(parser, namespace, values, option_string)
-        except ValueError:
-            parser.error(f'{option_string}: expected key=value pairs, got '
-                         f'{" ".join(values)}')
+from s2d_mm.utils.cli_args import add_cfg_options
+from s2d_mm.video_analysis.face_search_args import (add_face_search_args,
+                                                    check_face_search_args,
+                                                    face_detector_cfg)
 
 
 def parse_args(argv=None):
@@ -81,33 +70,9 @@ def parse_args(argv=None):
                         help='also write annotated.mp4 per video')
     parser.add_argument('--no-detect', action='store_true',
                         help='the frames are face crops already (one track)')
-    parser.add_argument('--detector', choices=DETECTORS, default='mtcnn',
-                        help='face detector (default: MTCNN)')
-    parser.add_argument('--det-model', help='YuNet ONNX file')
-    parser.add_argument('--det-config', help='mmdet detector config')
-    parser.add_argument('--det-checkpoint', help='mmdet detector checkpoint')
-    parser.add_argument('--det-score-thr', type=float, default=None,
-                        help='smallest detection score kept')
-    parser.add_argument('--detect-every', type=int, default=5,
-                        help='run the detector every N frames')
-    parser.add_argument('--max-missed', type=int, default=3,
-                        help='end a track after K detection rounds without '
-                        'it (shorter gaps are bridged)')
-    parser.add_argument('--iou-thr', type=float, default=0.3,
-                        help='smallest IoU linking a detection to a track')
+    add_face_search_args(parser)
     parser.add_argument('--min-track-seconds', type=float, default=1.0,
                         help='shortest confirmed track')
-    parser.add_argument('--min-hit-share', type=float, default=0.6,
-                        help="share of its detection rounds a track's face "
-                        'must be found in')
-    parser.add_argument('--min-score', type=float, default=None,
-                        help="a track's smallest median detection score "
-                        "(default: the detector's)")
-    parser.add_argument('--reid-gap', type=float, default=10.0,
-                        help='longest gap (s) after which a face that looks '
-                        'the same keeps its id; 0: off')
-    parser.add_argument('--enlarge', type=float, default=1.3,
-                        help='crop side relative to the face box')
     parser.add_argument('--fps', type=float, default=None,
                         help='frame rate of frame folders (default 25)')
     parser.add_argument('--launcher', choices=['none', 'pytorch'],
@@ -115,8 +80,7 @@ def parse_args(argv=None):
                         'videos per process (torchrun, dist_analyze.sh)')
     parser.add_argument('--no-progress', action='store_true',
                         help='no progress bars')
-    parser.add_argument('--cfg-options', nargs='+', action=CfgOptions,
-                        help='model config overrides, key=value')
+    add_cfg_options(parser, help='model config overrides, key=value')
     args = parser.parse_args(argv)
     _check_args(parser, args)
     return args
@@ -127,35 +91,13 @@ def _check_args(parser, args) -> None:
         parser.error('--stride must be > 0')
     if args.window is not None and args.window <= 0:
         parser.error('--window must be > 0')
-    if min(args.detect_every, args.max_missed, args.batch_size) < 1:
-        parser.error('--detect-every, --max-missed and --batch-size must be '
-                     '>= 1')
-    if not 0 <= args.min_hit_share <= 1:
-        parser.error('--min-hit-share must be in [0, 1]')
-    if args.min_track_seconds < 0 or args.reid_gap < 0:
-        parser.error('--min-track-seconds and --reid-gap must be >= 0')
-    if args.detector == 'yunet' and not args.det_model:
-        parser.error('--detector yunet needs --det-model FILE.onnx')
-    if args.detector == 'mmdet' and not (args.det_config and
-                                         args.det_checkpoint):
-        parser.error('--detector mmdet needs --det-config and '
-                     '--det-checkpoint')
+    if args.batch_size < 1:
+        parser.error('--batch-size must be >= 1')
+    if args.min_track_seconds < 0:
+        parser.error('--min-track-seconds must be >= 0')
+    check_face_search_args(parser, args)
     if args.onnx_file and args.precision != 'onnx':
         parser.error('--onnx-file goes with --precision onnx')
-
-
-def detector_cfg(args, device: str) -> dict:
-    """The face detector config the arguments ask for."""
-    extra = {} if args.det_score_thr is None else dict(
-        score_thr=args.det_score_thr)
-    if args.detector == 'mtcnn':
-        return dict(type='MTCNNFaceDetector', device=device, **extra)
-    if args.detector == 'haar':
-        return dict(type='HaarFaceDetector')
-    if args.detector == 'yunet':
-        return dict(type='YuNetFaceDetector', model=args.det_model, **extra)
-    return dict(type='MMDetFaceDetector', config=args.det_config,
-                checkpoint=args.det_checkpoint, device=device, **extra)
 
 
 def setup_shard(args):
@@ -238,7 +180,7 @@ def main(argv=None):
     detector = None
     if not args.no_detect:
         try:
-            detector = build_face_detector(detector_cfg(args, device))
+            detector = build_face_detector(face_detector_cfg(args, device))
         except FaceDetectorSetupError as err:
             print(f'error: {err}', file=sys.stderr)
             return 2

@@ -67,7 +67,7 @@ class ReleaseEvalError(RuntimeError):
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from s2d_mm.utils.cli_args import add_cfg_options
     parser = argparse.ArgumentParser(
         description='UAR / WAR of a released S2D checkpoint on one fold')
     parser.add_argument('checkpoint', help='released .pth (or URL)')
@@ -96,8 +96,7 @@ def parse_args(argv=None):
                         'downloaded checkpoint')
     parser.add_argument('--out-dir', help='where the results go (default: '
                         'work_dirs/eval_release/<checkpoint>[/fold<k>])')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='more config overrides, key=value')
+    add_cfg_options(parser, help='more config overrides, key=value')
     args = parser.parse_args(argv)
     if args.dataset in FOLDED and args.fold is None:
         parser.error(f'--fold is required for {args.dataset} (1-5)')

@@ -28,7 +28,7 @@ import sys
 
 
 def build_parser():
-    from mmengine.config import DictAction
+    from s2d_mm.utils.cli_args import add_cfg_options
     parser = argparse.ArgumentParser(
         description='S2D facial expression inference on videos')
     parser.add_argument('config', help='model config file')
@@ -53,9 +53,8 @@ def build_parser():
                         help='classes printed per clip')
     parser.add_argument('--fps', type=float, default=4.0,
                         help='frame rate of --out-video')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='override config entries, key=value (e.g. '
-                        'model.backbone.with_cp=True)')
+    add_cfg_options(parser, help='override config entries, key=value (e.g. '
+                    'model.backbone.with_cp=True)')
     parser.add_argument('--precision', default='fp32',
                         choices=['auto', 'fp32', 'bf16', 'int8', 'onnx'],
                         help='inference precision: auto picks the fastest '

@@ -24,7 +24,7 @@ class ConfigError(Exception):
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from s2d_mm.utils.cli_args import add_cfg_options, add_launcher_args
     parser = argparse.ArgumentParser(description='Test a recognizer')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')
@@ -35,11 +35,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--out-dir', type=str,
         help='where UARWARMetric writes the confusion matrix')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, key=value (e.g. fold=2)')
+    add_cfg_options(parser, help='override config entries, key=value (e.g. '
+                    'fold=2)')
     parser.add_argument(
         '--precision',
         choices=['auto', 'fp32', 'bf16', 'int8', 'onnx'],
@@ -50,12 +47,7 @@ def parse_args(argv=None):
         '--onnx-file',
         help='with --precision onnx: a model exported by '
         'tools/deployment/export_onnx.py (default: export at start)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_launcher_args(parser)
     args = parser.parse_args(argv)
     if args.dump is not None and not args.dump.endswith(DUMP_EXTENSIONS):
         parser.error(f'--dump must name a pickle file (.pkl or .pickle), '

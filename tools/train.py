@@ -14,7 +14,7 @@ import os
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from s2d_mm.utils.cli_args import add_cfg_options, add_launcher_args
     parser = argparse.ArgumentParser(description='Train a recognizer')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='directory for logs and ckpts')
@@ -41,18 +41,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--deterministic', action='store_true',
         help='deterministic CUDNN / torch algorithms')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config entries, key=value (e.g. fold=2 '
-        'train_dataloader.batch_size=4)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
-    parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    add_cfg_options(parser)
+    add_launcher_args(parser)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)

@@ -80,3 +80,80 @@ def test_refused_override_is_one_line_in_train_and_test(tmp_path, capsys):
             module.main([cfg, *extra, '--cfg-options', 'lable_base=0'])
         assert str(info.value.code).startswith('error: ')
         assert 'label_base' in str(info.value.code)
+
+
+#: tool, arguments before --cfg-options, the function that parses them
+#: (infer.py's parse_args also checks that the input exists)
+CFG_OPTIONS_TOOLS = [
+    (('tools', 'train.py'), ['c.py'], 'parse_args'),
+    (('tools', 'test.py'), ['c.py', 'w.pth'], 'parse_args'),
+    (('tools', 'infer.py'), ['c.py', 'w.pth', 'v.mp4'], 'build_parser'),
+    (('tools', 'analyze_video.py'), ['c.py', 'w.pth', 'v.mp4'], 'parse_args'),
+    (('tools', 'data', 'check_dataset.py'), ['c.py'], 'parse_args'),
+]
+
+
+@pytest.mark.parametrize('tool,argv,fn', CFG_OPTIONS_TOOLS,
+                         ids=lambda v: v[-1] if isinstance(v, tuple) else '')
+@pytest.mark.parametrize('entry,message', [
+    ('foo', "--cfg-options: 'foo' is not key=value (e.g. fold=2)"),
+    ('=3', "--cfg-options: '=3' is not key=value (e.g. fold=2)"),
+    ('a=[1,2', "--cfg-options: 'a=[1,2': unbalanced brackets in the value"),
+])
+def test_malformed_cfg_option_is_a_usage_error(tool, argv, fn, entry,
+                                                message, capsys):
+    from s2d_testing import load_script
+    module = load_script(*tool)
+    parse = module.build_parser().parse_args if fn == 'build_parser' else \
+        module.parse_args
+    with pytest.raises(SystemExit) as info:
+        parse([*argv, '--cfg-options', 'fold=2', entry])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith('usage: ') and 'Traceback' not in err
+    assert err.splitlines()[-1].endswith(f'error: {message}')
+    # well-formed entries still parse as mmengine's DictAction does
+    args = parse([*argv, '--cfg-options', 'fold=2', 'a=[1,2]', 'b=x'])
+    assert args.cfg_options == {'fold': 2, 'a': [1, 2], 'b': 'x'}
+
+
+def test_face_search_options_are_the_same_in_both_video_tools(capsys):
+    """tools/analyze_video.py and tools/data/extract_faces.py take one set
+    of detector / tracker options (both spellings of a detector argument)
+    and refuse the same bad ones."""
+    from s2d_testing import load_script
+    from s2d_mm.video_analysis.face_search_args import face_detector_cfg
+    analyze = load_script('tools', 'analyze_video.py').parse_args
+    extract = load_script('tools', 'data', 'extract_faces.py').parse_args
+    shared = ['--iou-thr', '0.4', '--reid-gap', '0', '--enlarge', '1.2']
+    a = analyze(['c.py', 'w.pth', 'v.mp4', '--detector', 'yunet',
+                 '--det-model', 'y.onnx', '--det-score-thr', '0.8', *shared])
+    e = extract(['videos.csv', 'out', '--detector', 'YuNetFaceDetector',
+                 '--det-options', 'model=y.onnx', 'score_thr=0.8', *shared])
+    assert face_detector_cfg(a) == face_detector_cfg(e) == dict(
+        type='YuNetFaceDetector', model='y.onnx', score_thr=0.8)
+    for name in ('detect_every', 'max_missed', 'iou_thr', 'min_hit_share',
+                 'min_score', 'reid_gap', 'enlarge'):
+        assert getattr(a, name) == getattr(e, name), name
+    assert face_detector_cfg(a, 'cuda:1') == face_detector_cfg(a)  # no device
+    m = analyze(['c.py', 'w.pth', 'v.mp4'])
+    assert face_detector_cfg(m, 'cpu') == dict(type='MTCNNFaceDetector',
+                                               device='cpu')
+
+    for bad, message in (
+            (['--detector', 'retina'], '--detector retina: not one of mtcnn, '
+             'haar, yunet, mmdet nor a registered face detector'),
+            (['--detector', 'yunet'],
+             '--detector yunet needs --det-model FILE.onnx'),
+            (['--detector', 'haar', '--det-score-thr', '0.5'],
+             '--detector haar has no detection score (--det-score-thr)'),
+            (['--det-options', 'score_thr'],
+             "--det-options: 'score_thr' is not key=value (e.g. fold=2)"),
+            (['--min-hit-share', '2'], '--min-hit-share must be in [0, 1]')):
+        for parse, argv in ((analyze, ['c.py', 'w.pth', 'v.mp4']),
+                            (extract, ['videos.csv', 'out'])):
+            with pytest.raises(SystemExit) as info:
+                parse([*argv, *bad])
+            assert info.value.code == 2
+            assert capsys.readouterr().err.splitlines()[-1].endswith(
+                f'error: {message}'), bad

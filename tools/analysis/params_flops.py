@@ -16,13 +16,13 @@ features are fed and the landmark network is not counted. Logic:
 """
 import argparse
 
-from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 from mmengine.registry import MODELS, init_default_scope
 
 import s2d_mm  # noqa: F401
 from s2d_mm.engine import load_config
 from s2d_mm.models.utils.complexity import count_flops, count_parameters, trainable_groups
+from s2d_mm.utils.cli_args import add_cfg_options
 
 
 def parse_args(argv=None):
@@ -33,7 +33,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--groups', action='store_true',
         help='also list trainable parameters by module')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    add_cfg_options(parser)
     return parser.parse_args(argv)
 
 

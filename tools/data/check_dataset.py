@@ -25,7 +25,7 @@ import sys
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from s2d_mm.utils.cli_args import add_cfg_options
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('config', help='config with train/val/test dataloaders')
     p.add_argument('--splits', nargs='+', default=['train', 'test'],
@@ -40,8 +40,7 @@ def parse_args(argv=None):
                    "datasets' data_root")
     p.add_argument('--out', help='JSON report path (default: '
                    'work_dirs/dataset_check/<config>.json)')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config entries (e.g. fold=2)')
+    add_cfg_options(p, help='override config entries (e.g. fold=2)')
     return p.parse_args(argv)
 
 

@@ -61,9 +61,6 @@ REPORT_COLUMNS = ('video', 'label', 'subject', 'status', 'reason', 'detail',
                   'detection_rounds', 'hit_rate', 'track_hit_rate', 'faces',
                   'seconds')
 DROP_REASONS = ('no face', 'too short', 'corrupt', 'several faces')
-DETECTOR_ALIASES = dict(haar='HaarFaceDetector', mtcnn='MTCNNFaceDetector',
-                        yunet='YuNetFaceDetector',
-                        mmdet='MMDetFaceDetector')
 STATE_VERSION = 1
 
 
@@ -562,7 +559,8 @@ def _csv_line(fields) -> str:
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from s2d_mm.video_analysis.face_search_args import (
+        add_face_search_args, check_face_search_args)
     p = argparse.ArgumentParser(
         description='Raw labelled videos -> aligned face clips (DFEW frame '
         'layout), an annotation file and a report.')
@@ -578,25 +576,11 @@ def parse_args(argv=None):
                    'labels outside it before extracting')
     p.add_argument('--workers', type=int, default=1,
                    help='parallel processes (default 1)')
-    p.add_argument('--detector', default='mtcnn',
-                   help='mtcnn (default, as tools/analyze_video.py), haar, '
-                   'yunet, mmdet or the name of any registered face '
-                   'detector; use the detector and --enlarge of inference')
-    p.add_argument('--det-options', nargs='+', action=DictAction,
-                   default={}, help='detector arguments key=value, e.g. '
-                   'model=face_detection_yunet_2023mar.onnx score_thr=0.8')
-    p.add_argument('--detect-every', type=int, default=5,
-                   help='run the detector every N frames (default 5, as '
-                   'tools/analyze_video.py)')
-    p.add_argument('--max-missed', type=int, default=3,
-                   help='end a track after K detection rounds without it')
-    p.add_argument('--iou-thr', type=float, default=0.3,
-                   help='smallest IoU linking a detection to a track')
+    # the detector, tracker and crop options of tools/analyze_video.py: cut
+    # the dataset with those of inference
+    add_face_search_args(p)
     p.add_argument('--smooth', type=int, default=2,
                    help='average a track\'s boxes over 2N+1 detections')
-    p.add_argument('--enlarge', type=float, default=1.3,
-                   help='crop side relative to the face box (default 1.3, '
-                   'as tools/infer.py)')
     p.add_argument('--size', type=int, default=224, help='crop side (px)')
     p.add_argument('--num-frames', type=int, default=0,
                    help='resample every clip to N evenly spaced frames '
@@ -606,18 +590,9 @@ def parse_args(argv=None):
                    'one training clip)')
     p.add_argument('--min-hits', type=int, default=3,
                    help='detection rounds a face needs to count')
-    p.add_argument('--min-hit-share', type=float, default=0.6,
-                   help='share of the detection rounds of its span a face '
-                   'must be detected in (track confirmation)')
-    p.add_argument('--min-score', type=float, default=None,
-                   help="smallest median detector score of a face (default:"
-                   " the detector's, see s2d_mm.video_analysis.face_search)")
     p.add_argument('--min-face', type=float, default=0.05,
                    help='smallest median face side, as a fraction of the '
                    "frame's shorter side")
-    p.add_argument('--reid-gap', type=float, default=10.,
-                   help='longest absence (s) after which a face that comes '
-                   'back with the same look continues its clip (0: off)')
     p.add_argument('--all-tracks', action='store_true',
                    help='one clip per face instead of the main face')
     p.add_argument('--dominance', type=float, default=2.0,
@@ -627,8 +602,8 @@ def parse_args(argv=None):
     p.add_argument('--quality', type=int, default=95, help='JPEG quality')
     p.add_argument('--no-progress', action='store_true')
     args = p.parse_args(argv)
-    for name in ('workers', 'detect_every', 'max_missed', 'size',
-                 'min_frames', 'min_hits'):
+    check_face_search_args(p, args)
+    for name in ('workers', 'size', 'min_frames', 'min_hits'):
         if getattr(args, name) < 1:
             p.error(f'--{name.replace("_", "-")} must be >= 1')
     if args.num_frames < 0:
@@ -656,8 +631,8 @@ def main(argv=None):
                 print(f'error: {where}: label {t["label"]!r} is not one of '
                       f'--classes {",".join(classes)}', file=sys.stderr)
                 return 2
-    detector = dict(type=DETECTOR_ALIASES.get(args.detector, args.detector),
-                    **args.det_options)
+    from s2d_mm.video_analysis.face_search_args import face_detector_cfg
+    detector = face_detector_cfg(args)
     opts = dict(detector=detector, detect_every=args.detect_every,
                 max_missed=args.max_missed, iou_thr=args.iou_thr,
                 smooth=args.smooth, enlarge=args.enlarge, size=args.size,

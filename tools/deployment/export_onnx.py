@@ -24,7 +24,7 @@ import time
 
 
 def parse_args(argv=None):
-    from mmengine.config import DictAction
+    from s2d_mm.utils.cli_args import add_cfg_options
     p = argparse.ArgumentParser(description='S2D model -> ONNX')
     p.add_argument('config', help='model config file')
     p.add_argument('checkpoint', help='checkpoint file')
@@ -35,8 +35,7 @@ def parse_args(argv=None):
                    help='allowed logit difference ONNX Runtime vs PyTorch')
     p.add_argument('--no-check', dest='check', action='store_false',
                    help='skip the ONNX Runtime check')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='config overrides, key=value')
+    add_cfg_options(p, help='config overrides, key=value')
     return p.parse_args(argv)
 
 
