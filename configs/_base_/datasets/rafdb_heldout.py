@@ -2,20 +2,7 @@
 # out for checkpoint selection; trains on the other 90 %.
 _base_ = ['./rafdb.py']
 
-train_dataloader = dict(
-    dataset=dict(val_split=dict(ratio=0.1, seed=0, part='train')))
-val_dataloader = dict(
-    _delete_=True,
-    batch_size=64,
-    num_workers=8,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type={{_base_.dataset_type}},
-        data_root={{_base_.data_root}},
-        split='train',
-        val_split=dict(ratio=0.1, seed=0, part='val'),
-        pipeline={{_base_.test_pipeline}},
-        test_mode=True))
-val_evaluator = dict(
-    _delete_=True, type='UARWARMetric', file_prefix='val')
+# switch on the held-out protocol of fer_image.py
+train_dataloader = dict(dataset=dict(val_split=_base_.heldout_train_split))
+val_dataloader = dict(_base_.heldout_val_dataloader, _delete_=True)
+val_evaluator = dict(_base_.heldout_val_evaluator, _delete_=True)
