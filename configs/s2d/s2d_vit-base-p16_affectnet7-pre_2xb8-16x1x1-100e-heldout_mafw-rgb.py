@@ -7,7 +7,7 @@
 # tests train it for a few steps on generated data with a tiny model.
 _base_ = ['./s2d_vit-base-p16_affectnet7-pre_2xb8-16x1x1-100e_mafw-rgb.py']
 
-# switch on the held-out protocol of configs/_base_/datasets/fer_video.py
+# switch on the held-out protocol of configs/_base_/datasets/fer_protocols.py
 train_dataloader = dict(dataset=dict(val_split=_base_.heldout_train_split))
 val_dataloader = dict(_base_.heldout_val_dataloader, _delete_=True)
 val_evaluator = dict(_base_.heldout_val_evaluator, _delete_=True)

@@ -5,8 +5,9 @@
 # experiment config's (`classes`, configs/s2d_custom.py), passed to both
 # datasets. Like the paper's protocol: train on the fold's training split,
 # report the last epoch on its test split (no validation loop); switch folds
-# with `--cfg-options fold=k`.
-_base_ = ['./s2d_video_pipelines.py']
+# with `--cfg-options fold=k`. Loaders and protocols: fer_video.py,
+# fer_protocols.py.
+_base_ = ['./fer_video.py']
 
 dataset_type = 'LabelledVideoDataset'
 data_root = 'data/my_faces'  # OUT_DIR of extract_faces.py
@@ -17,36 +18,13 @@ ann_file_test = 'folds/test_{fold}.csv'
 label_base = None  # integer labels only: 0 or 1
 classes = None  # set by the experiment config
 
+fer_dataset = dict(type=dataset_type, data_root=data_root, fold=fold,
+                   classes=classes, label_base=label_base,
+                   data_prefix=dict(video=frames))
+# 4 loader processes (the benchmark bases: 8)
 train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file_train,
-        fold=fold,
-        classes=classes,
-        label_base=label_base,
-        data_prefix=dict(video=frames),
-        pipeline={{_base_.train_pipeline}}))
-val_dataloader = None
-val_evaluator = None
-
+    num_workers=4, dataset=dict(fer_dataset, ann_file=ann_file_train))
 test_dataloader = dict(
-    batch_size=4,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        ann_file=ann_file_test,
-        fold=fold,
-        classes=classes,
-        label_base=label_base,
-        data_prefix=dict(video=frames),
-        pipeline={{_base_.test_pipeline}},
-        test_mode=True))
-test_evaluator = dict(type='UARWARMetric', file_prefix='test')
+    num_workers=4, dataset=dict(fer_dataset, ann_file=ann_file_test))
+heldout_val_dataloader = dict(
+    num_workers=4, dataset=dict(fer_dataset, ann_file=ann_file_train))

@@ -2,7 +2,7 @@
 # Paper protocol: train on the full training split, report the last epoch
 # (val_dataloader None). rafdb_heldout.py adds a validation set carved out of
 # the training split; the test split is read only by tools/test.py.
-# Loaders, evaluator and held-out split: fer_image.py.
+# Loaders and protocols: fer_image.py, fer_protocols.py.
 _base_ = ['./fer_image.py']
 
 dataset_type = 'RAFDBDataset'

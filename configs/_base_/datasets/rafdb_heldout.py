@@ -2,7 +2,7 @@
 # out for checkpoint selection; trains on the other 90 %.
 _base_ = ['./rafdb.py']
 
-# switch on the held-out protocol of fer_image.py
+# switch on the held-out protocol of fer_protocols.py
 train_dataloader = dict(dataset=dict(val_split=_base_.heldout_train_split))
 val_dataloader = dict(_base_.heldout_val_dataloader, _delete_=True)
 val_evaluator = dict(_base_.heldout_val_evaluator, _delete_=True)

@@ -10,8 +10,8 @@
 # Protocol: the paper's: train on the whole training split, report the
 # last epoch on the test split (no validation loop). The *_heldout
 # experiments switch on a validation loop on a held-out part of the
-# training split (configs/_base_/datasets/fer_video.py); the best-checkpoint
-# rule they then use is set here.
+# training split (configs/_base_/datasets/fer_protocols.py); the
+# best-checkpoint rule they then use is set here.
 _base_ = [
     '../models/s2d_vit-base-p16.py',
     '../schedules/adamw_cosine_100e_warmup.py',
