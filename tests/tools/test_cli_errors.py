@@ -139,6 +139,10 @@ def test_face_search_options_are_the_same_in_both_video_tools(capsys):
     m = analyze(['c.py', 'w.pth', 'v.mp4'])
     assert face_detector_cfg(m, 'cpu') == dict(type='MTCNNFaceDetector',
                                                device='cpu')
+    m = analyze(['c.py', 'w.pth', 'v.mp4', '--detector', 'MTCNNFaceDetector',
+                 '--det-options', 'max_side=960'])
+    assert face_detector_cfg(m, 'cpu') == dict(
+        type='MTCNNFaceDetector', device='cpu', max_side=960)
 
     for bad, message in (
             (['--detector', 'retina'], '--detector retina: not one of mtcnn, '
