@@ -9,16 +9,20 @@ frames, then held. Their frames already differ from each other.
 
 Surprise and Fear are the motion-only pair. Both use the same *startle*
 configuration (brows up, eyes wide, jaw dropped, lips stretched) with the
-same intensity range, and their intensity is periodic with a random period
-and a uniformly random phase:
+same intensity range, one startle per clip at a random frame:
 
-- Surprise snaps open in one frame and relaxes slowly (a falling sawtooth);
-- Fear creeps open slowly and snaps shut (a rising sawtooth).
+- Surprise snaps open in one frame and relaxes slowly;
+- Fear creeps open slowly and snaps shut: a Surprise clip played backwards.
 
-One is the other played backwards. Because the phase is uniform, every frame
-position sees the same distribution of single frames in both classes, so a
-model that scores frames independently (even knowing each frame's index) and
-averages cannot separate them; the order of frames is the only cue.
+Every frame of a Fear clip is a frame a Surprise clip can show, so a model
+that scores frames one by one and averages (the image stage) cannot
+separate them; where in the clip the near-neutral frames lie (before the
+snap for Surprise, after it for Fear) and which way the big jump goes can.
+Before issue 20 the pair was periodic (sawtooths with a uniformly random
+phase), which gave every frame position the same distribution in both
+classes: only a third-order statistic of the steps told them apart, which
+the released TMAs cannot learn (docs/tma_diagnosis.md), so the demo's video
+stage was at chance on the pair and its UAR rode on that coin.
 
 Distractors shared by all classes, Neutral included: blinks, talking-like
 jaw motion, head motion, lighting changes and sensor noise.
@@ -59,10 +63,11 @@ def intensity_curve(dynamics, num_frames, rng):
 
     Args:
         dynamics (str): ``'none'``, ``'onset'`` (build up and hold),
-            ``'snap_open'`` or ``'snap_shut'`` (periodic sawtooths, one the
-            time reversal of the other).
+            ``'snap_open'`` or ``'snap_shut'`` (one startle at a random
+            frame: snap open and relax, or its time reversal).
         num_frames (int): T.
-        rng (np.random.Generator): draws onset, rise, period, phase, peak.
+        rng (np.random.Generator): draws peak, then onset and rise or
+            snap frame and relaxation.
     """
     t = np.arange(num_frames, dtype=np.float64)
     peak = rng.uniform(0.75, 1.0)
@@ -73,11 +78,11 @@ def intensity_curve(dynamics, num_frames, rng):
         rise = rng.uniform(0.12, 0.35) * num_frames
         return peak * _smoothstep((t - onset) / rise)
     if dynamics in ('snap_open', 'snap_shut'):
-        period = rng.uniform(0.38, 0.6) * num_frames
-        phase = rng.uniform(0, period)
-        u = np.mod(t + phase, period) / period  # 0 -> 1 within a period
-        ramp = u if dynamics == 'snap_shut' else 1.0 - u
-        return peak * (0.1 + 0.9 * ramp)
+        # Surprise's curve; Fear reads it from the other end
+        snap = rng.uniform(0.2, 0.5) * num_frames
+        relax = rng.uniform(2.0, 4.0) * num_frames
+        s = t if dynamics == 'snap_open' else num_frames - 1 - t
+        return np.where(s >= snap, peak * (1.0 - (s - snap) / relax), 0.0)
     raise ValueError(f'unknown expression dynamics {dynamics!r}')
 
 

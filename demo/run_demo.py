@@ -191,8 +191,9 @@ def main(argv=None):
     print(f'  {meta["num_train"]} train + {meta["num_test"]} test clips of '
           f'{meta["num_frames"]} frames, {meta["img_size"]} px, classes '
           f'{", ".join(meta["classes"])}')
-    print(f'  Surprise and Fear differ only by motion (snap open vs snap '
-          f'shut); every single frame could belong to either  '
+    print(f'  Surprise and Fear differ only by motion (a Fear clip is a '
+          f'Surprise clip played backwards): every single frame could '
+          f'belong to either  '
           f'{clock.last()}')
 
     _step(clock, 2, 'Training the landmark network (mmpose MobileFaceNet, 68 '

@@ -23,7 +23,8 @@ plus per-frame pixel noise and, optionally, a per-clip identity image.
 - ``ramp``: intensity rising vs falling linearly. The classes differ in
   what each frame position looks like (frame 0 is dim in one, bright in the
   other): a first-order difference.
-- ``sawtooth``: the demo's motion-only pair (Surprise snaps open and relaxes,
+- ``sawtooth``: the demo's motion-only pair before issue 20, which made the
+  demo's pair a single startle per clip (Surprise snaps open and relaxes,
   Fear creeps open and snaps shut: periodic sawtooths with random period and
   uniformly random phase, one the other played backwards). Every frame
   position, every pair covariance and every other second-order statistic is
@@ -141,8 +142,9 @@ def intensity_curves(task: str, labels: np.ndarray, num_frames: int,
             i = lo + (hi - lo) * t / (num_frames - 1)
             out[k] = i if y == 1 else i[::-1]
         elif task == 'sawtooth':
-            # demo.expressions.intensity_curve for 'snap_shut' (1,
-            # Fear) and 'snap_open' (0, Surprise), in sampled frames
+            # the periodic 'snap_shut' (1, Fear) and 'snap_open' (0,
+            # Surprise) of demo.expressions before issue 20, in sampled
+            # frames
             peak = rng.uniform(0.75, 1.0)
             period = rng.uniform(0.38, 0.6) * num_frames
             u = np.mod(t + rng.uniform(0, period), period) / period
