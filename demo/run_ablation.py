@@ -27,22 +27,17 @@ this run) and the wall / CPU time.
 The data are synthetic; the numbers say what the parts do on these
 cartoon faces, not on DFEW.
 """
-import argparse
 import json
 import os
 import os.path as osp
 import sys
 import time
 
-from demo import REPO_ROOT as REPO
+from demo import parser_on_demo_run
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--demo-dir', default=osp.join(REPO, 'work_dirs', 'demo'),
-                   help="make demo's output (data, landmark, image stage)")
-    p.add_argument('--work-dir',
-                   default=osp.join(REPO, 'work_dirs', 'demo_ablation'))
+    p = parser_on_demo_run(__doc__.split('\n')[0], 'demo_ablation')
     p.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     p.add_argument('--only', nargs='+', default=None,
                    help='comparisons to run (temporal, landmark, sdl)')

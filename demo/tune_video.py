@@ -23,13 +23,12 @@ Prints per variant the tuning-set UAR and the recall of every class, and
 writes them to ``<work-dir>/tune.json``. Synthetic data; figures in
 docs/demo.md.
 """
-import argparse
 import json
 import os
 import os.path as osp
 import sys
 
-from demo import REPO_ROOT as REPO
+from demo import parser_on_demo_run
 
 #: variant -> (temporal-embedding lr multiplier, TMA options)
 VARIANTS = {
@@ -40,11 +39,7 @@ VARIANTS = {
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--demo-dir', default=osp.join(REPO, 'work_dirs', 'demo'),
-                   help="make demo's output (data, landmark, image stage)")
-    p.add_argument('--work-dir',
-                   default=osp.join(REPO, 'work_dirs', 'demo_tune'))
+    p = parser_on_demo_run(__doc__.split('\n')[0], 'demo_tune')
     p.add_argument('--variants', nargs='+', default=list(VARIANTS),
                    choices=list(VARIANTS))
     p.add_argument('--seed', type=int, default=0,
