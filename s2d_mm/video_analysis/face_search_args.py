@@ -1,7 +1,7 @@
 """The command-line options of the face search (detector, tracker, track
-confirmation, crop) that tools/analyze_video.py and
-tools/data/extract_faces.py share: a dataset is cut with the same flags,
-defaults and detector names that inference reads it with."""
+confirmation, crop) that tools/analyze_video.py,
+tools/data/extract_faces.py and tools/infer.py share: a dataset is cut with
+the same flags, defaults and detector names that inference reads it with."""
 import argparse
 
 from s2d_mm.utils.cli_args import CfgOptionsAction
@@ -12,11 +12,16 @@ DETECTOR_ALIASES = dict(mtcnn='MTCNNFaceDetector', haar='HaarFaceDetector',
                         yunet='YuNetFaceDetector', mmdet='MMDetFaceDetector')
 
 
-def add_face_search_args(parser: argparse.ArgumentParser) -> None:
+def add_face_search_args(parser: argparse.ArgumentParser,
+                         tracking: bool = True) -> None:
     """``--detector`` and its options, ``--detect-every``, ``--max-missed``,
     ``--iou-thr``, ``--min-hit-share``, ``--min-score``, ``--reid-gap`` and
     ``--enlarge`` (arguments of :func:`~s2d_mm.video_analysis.track_faces`
-    and :func:`~s2d_mm.video_analysis.confirm_tracks`)."""
+    and :func:`~s2d_mm.video_analysis.confirm_tracks`).
+
+    ``tracking=False`` leaves out the tracker and track-confirmation options
+    (for tools/infer.py, which takes one box per clip: detector options and
+    ``--enlarge`` only)."""
     parser.add_argument(
         '--detector', default='mtcnn',
         help='face detector: mtcnn (default), haar, yunet, mmdet or the name '
@@ -31,6 +36,13 @@ def add_face_search_args(parser: argparse.ArgumentParser) -> None:
         '--det-options', nargs='+', action=CfgOptionsAction, default={},
         help='more detector arguments, key=value (e.g. '
         'model=face_detection_yunet_2023mar.onnx score_thr=0.8)')
+    parser.add_argument('--enlarge', type=float, default=1.3,
+                        help='crop side relative to the face box (default '
+                        '1.3, the same in tools/infer.py, '
+                        'tools/analyze_video.py and '
+                        'tools/data/extract_faces.py)')
+    if not tracking:
+        return
     parser.add_argument('--detect-every', type=int, default=5,
                         help='run the detector every N frames (default 5)')
     parser.add_argument('--max-missed', type=int, default=3,
@@ -49,23 +61,24 @@ def add_face_search_args(parser: argparse.ArgumentParser) -> None:
                         help='longest absence (s) after which a face that '
                         'comes back with the same look keeps its track; '
                         '0: off')
-    parser.add_argument('--enlarge', type=float, default=1.3,
-                        help='crop side relative to the face box (default '
-                        '1.3, as tools/infer.py)')
 
 
 def check_face_search_args(parser: argparse.ArgumentParser,
                            args: argparse.Namespace) -> None:
     """Refuse, through ``parser.error``, values the face search cannot use
-    and a detector without what it needs."""
+    and a detector without what it needs (the tracking options only where
+    the parser has them)."""
     from s2d_mm.registry import FACE_DETECTORS
     from . import face_detectors  # noqa: F401  (registers the detectors)
-    if min(args.detect_every, args.max_missed) < 1:
-        parser.error('--detect-every and --max-missed must be >= 1')
-    if not 0 <= args.min_hit_share <= 1:
-        parser.error('--min-hit-share must be in [0, 1]')
-    if args.reid_gap < 0 or args.enlarge <= 0:
-        parser.error('--reid-gap must be >= 0 and --enlarge > 0')
+    if not args.enlarge > 0:
+        parser.error(f'--enlarge must be > 0, got {args.enlarge}')
+    if hasattr(args, 'detect_every'):
+        if min(args.detect_every, args.max_missed) < 1:
+            parser.error('--detect-every and --max-missed must be >= 1')
+        if not 0 <= args.min_hit_share <= 1:
+            parser.error('--min-hit-share must be in [0, 1]')
+        if args.reid_gap < 0:
+            parser.error('--reid-gap must be >= 0')
     name = DETECTOR_ALIASES.get(args.detector, args.detector)
     if FACE_DETECTORS.get(name) is None:
         parser.error(f'--detector {args.detector}: not one of '
