@@ -26,6 +26,7 @@ from mmengine.dataset import Compose, pseudo_collate
 from mmengine.registry import init_default_scope
 
 from s2d_mm.video_analysis.face_crop import NoFaceFoundError, clip_face_box, crop_clip
+from s2d_mm.video_analysis.face_detectors import build_face_detector
 
 from .video_reader import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, list_frames, open_video  # noqa: F401
 
@@ -275,9 +276,18 @@ def inference_video(model: nn.Module,
             and the sampled frames are decoded.
         detect (bool): find and crop the face (False: the frames are
             already face crops).
-        detector (callable, optional): face detector, frame -> boxes; the
-            default is OpenCV's Haar cascade.
-        enlarge (float): crop side relative to the detected face box.
+        detector (callable | dict | str, optional): face detector (frame
+            -> boxes), its config or registered name. None: MTCNN
+            (:class:`~s2d_mm.video_analysis.MTCNNFaceDetector`), the
+            default of ``tools/data/extract_faces.py`` and
+            ``tools/analyze_video.py``, so that the crops match those of
+            the training clips cut with it; ``'HaarFaceDetector'`` (OpenCV)
+            and the other detectors of
+            :mod:`s2d_mm.video_analysis.face_detectors` stay selectable.
+        enlarge (float): crop side relative to the detected face box, as
+            ``--enlarge`` of extract_faces (the same crop geometry:
+            :func:`~s2d_mm.video_analysis.square_box` of the detector's
+            box).
         min_hit_ratio (float): share of probed frames that must show a face.
 
     Returns:
@@ -285,7 +295,8 @@ def inference_video(model: nn.Module,
         (names, from the config's dataset or model), ``pred_label`` and
         ``pred_class``, ``frame_inds`` (indices into the input frames that
         the model saw), ``num_input_frames``, ``face_box`` (x1, y1, x2, y2
-        in the input frames, or None), ``frames`` (the T face crops fed
+        in the input frames, or None), ``detector`` (the class name of the
+        detector that found it, or None), ``frames`` (the T face crops fed
         to the pipeline, BGR) and ``precision`` (what the model runs in,
         see :func:`init_model`).
 
@@ -293,6 +304,7 @@ def inference_video(model: nn.Module,
         NoFaceFoundError: ``detect`` is on and no face was found.
     """
     init_default_scope(model.cfg.get('default_scope', 'mmaction'))
+    detector = build_face_detector(detector) if detect else None
     clip, inds, num_input, box = _read_clip(
         video, model_num_frames(model), detect, detector, enlarge,
         min_hit_ratio)
@@ -307,6 +319,9 @@ def inference_video(model: nn.Module,
         frame_inds=inds.tolist(),
         num_input_frames=num_input,
         face_box=None if box is None else [float(v) for v in box],
+        # a detector's class name (a plain function: its name)
+        detector=None if detector is None else getattr(
+            detector, '__name__', type(detector).__name__),
         frames=clip,
         precision=getattr(getattr(model, 'inference_precision', None),
                           'mode', 'fp32'))

@@ -6,21 +6,30 @@ of its frames, taking one box for the whole clip (the median of the per-frame
 detections, enlarged and made square) and cropping every frame with it, so
 the face does not jitter from frame to frame.
 
-The default detector is OpenCV's frontal-face Haar cascade, which ships
-inside the ``opencv-python(-headless)`` 4.x wheels
-(``cv2.data.haarcascades``): nothing is downloaded. Any detector of
-:mod:`s2d_mm.video_analysis.face_detectors` (or a callable frame -> boxes) can be
-passed instead.
+The default detector is MTCNN (:class:`~.face_detectors.MTCNNFaceDetector`,
+whose weights ship inside the ``facenet-pytorch`` wheel: nothing is
+downloaded), the default of ``tools/data/extract_faces.py`` and
+``tools/analyze_video.py`` too, and the crop is made the same way as
+theirs (:func:`square_box` of the detector's box, ``enlarge`` 1.3, no
+per-detector correction), so a model fine-tuned on extracted clips sees
+faces framed as in training. Detectors frame faces differently (MTCNN's box
+runs from brow to chin, OpenCV's Haar cascade's is square and shorter:
+MTCNN's crops come out about 1.13 times larger with the same ``enlarge``),
+so infer with the detector the training clips were cut with. Any detector
+of :mod:`s2d_mm.video_analysis.face_detectors` (e.g.
+:class:`~.face_detectors.HaarFaceDetector`, the no-dependency fallback), its
+config or registered name, or a callable frame -> boxes can be passed
+instead.
 """
 from typing import List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
 
-from .face_detectors import HaarFaceDetector
+from .face_detectors import build_face_detector
 
-__all__ = ['HaarFaceDetector', 'NoFaceFoundError', 'clip_face_box',
-           'crop_clip', 'crop_frame', 'square_box']
+__all__ = ['NoFaceFoundError', 'clip_face_box', 'crop_clip', 'crop_frame',
+           'square_box']
 
 
 class NoFaceFoundError(RuntimeError):
@@ -29,8 +38,9 @@ class NoFaceFoundError(RuntimeError):
 
 def square_box(box: np.ndarray, enlarge: float = 1.3) -> np.ndarray:
     """Square crop box(es) around face box(es) ``(..., 4)`` (x1, y1, x2,
-    y2): same centre, side ``enlarge`` times the longer side (Haar boxes
-    span brows to chin; ``1.3`` gives a crop like DFEW's)."""
+    y2): same centre, side ``enlarge`` times the longer side (``1.3``
+    gives a crop like DFEW's; the crop of ``tools/data/extract_faces.py``,
+    ``tools/analyze_video.py`` and :func:`clip_face_box`)."""
     box = np.asarray(box, np.float32)
     centre = (box[..., :2] + box[..., 2:]) / 2
     half = np.maximum(box[..., 2] - box[..., 0],
@@ -48,13 +58,17 @@ def clip_face_box(frames: Sequence[np.ndarray],
     The detector runs on up to ``max_probes`` evenly spaced frames; in each
     the largest face is kept. The clip's box is centred on the median
     centre of those faces, with side ``enlarge`` times their median side
-    (Haar boxes span brows to chin; ``1.3`` gives a crop like DFEW's).
+    (:func:`square_box`, as ``tools/data/extract_faces.py`` crops the
+    training clips with the same detector's boxes).
 
     Args:
         frames (Sequence[np.ndarray] | FrameReader): BGR frames
             ``(H, W, 3)``, or a reader of them (only the probes are read).
-        detector (callable, optional): frame -> boxes ``(K, 4)`` (x1, y1,
-            x2, y2), largest first. Defaults to :class:`HaarFaceDetector`.
+        detector (callable | dict | str, optional): frame -> boxes
+            ``(K, 4)`` (x1, y1, x2, y2), largest first, or a detector config
+            or registered name (:func:`~.face_detectors.build_face_detector`).
+            None: :class:`~.face_detectors.MTCNNFaceDetector`, the default
+            of ``tools/data/extract_faces.py``.
         max_probes (int): frames the detector runs on.
         min_hit_ratio (float): share of probed frames that must contain a
             face; fewer raises :class:`NoFaceFoundError`.
@@ -67,7 +81,7 @@ def clip_face_box(frames: Sequence[np.ndarray],
     """
     if len(frames) == 0:
         raise NoFaceFoundError('the clip has no frames')
-    detector = detector or HaarFaceDetector()
+    detector = build_face_detector(detector)
     probes = np.unique(
         np.linspace(0, len(frames) - 1, min(max_probes, len(frames))).round()
         .astype(int))

@@ -6,11 +6,14 @@
                                    model='face_detection_yunet_2023mar.onnx'))
     boxes, scores = det.detect(frame_bgr)    # (K, 4) x1 y1 x2 y2, (K, )
 
-Three are provided:
+Four are provided:
 
-- :class:`HaarFaceDetector` (default): OpenCV's frontal-face Haar cascade,
-  whose XML ships inside the OpenCV 4.x wheels (``cv2.data.haarcascades``);
-  no file to supply. OpenCV 5 moved the cascades out of the main module.
+- :class:`MTCNNFaceDetector` (default, :func:`build_face_detector` of None):
+  the MTCNN cascade with the weights of the ``facenet-pytorch`` wheel; no
+  file to supply.
+- :class:`HaarFaceDetector`: OpenCV's frontal-face Haar cascade, whose XML
+  ships inside the OpenCV 4.x wheels (``cv2.data.haarcascades``); no file
+  to supply. OpenCV 5 moved the cascades out of the main module.
 - :class:`YuNetFaceDetector`: OpenCV's CNN face detector
   (``cv2.FaceDetectorYN``, OpenCV >= 4.5.4) with the ONNX model file the
   user downloads from the OpenCV model zoo

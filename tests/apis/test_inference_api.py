@@ -5,7 +5,7 @@ from s2d_testing.tiny import make_tiny_s2d
 
 from demo import DFEW_CLASSES, render_clip, render_scene_clip
 from s2d_mm.apis import NoFaceFoundError, inference_video, init_model, sample_frame_indices
-from s2d_mm.video_analysis import HaarFaceDetector, clip_face_box, crop_clip
+from s2d_mm.video_analysis import HaarFaceDetector, MTCNNFaceDetector, clip_face_box, crop_clip
 
 
 @pytest.fixture(scope='module')
@@ -89,6 +89,44 @@ def test_haar_finds_the_rendered_face():
     assert (lms.min(0) >= box[:2]).all() and (lms.max(0) <= box[2:]).all()
     crops = crop_clip(clip['frames'], box, size=64)
     assert len(crops) == 8 and crops[0].shape == (64, 64, 3)
+
+
+def test_default_detector_is_that_of_extract_faces(tiny):
+    """inference_video finds faces with MTCNN unless told otherwise (the
+    default of tools/data/extract_faces.py) and crops as it does: a square
+    1.3 x the detector's longer box side; Haar stays selectable by name."""
+    from s2d_testing.raw_videos import render_video
+    _, _, model = tiny
+    frames, truth = render_video(
+        8, (320, 240), [dict(start=(150, 115), end=(150, 115), side=90)],
+        'gravel', seed=1)
+    fx1, fy1, fx2, fy2 = truth[0, 0]  # the astronaut's (still) face
+    res = inference_video(model, frames)
+    assert res['detector'] == 'MTCNNFaceDetector'
+    x1, y1, x2, y2 = res['face_box']
+    assert x2 - x1 == pytest.approx(y2 - y1, abs=1e-3)
+    mtcnn = MTCNNFaceDetector()
+    longer = np.median([np.ptp(mtcnn(f)[0].reshape(2, 2), axis=0).max()
+                        for f in frames])
+    assert x2 - x1 == pytest.approx(1.3 * longer, rel=1e-3)
+    assert x1 <= fx1 and y1 <= fy1 and fx2 <= x2 and fy2 <= y2
+    haar = inference_video(model, frames, detector='HaarFaceDetector')
+    assert haar['detector'] == 'HaarFaceDetector'
+    hx1, _, hx2, _ = haar['face_box']
+    # Haar frames the face differently: its box is the known square box
+    assert hx2 - hx1 == pytest.approx(1.3 * (fx2 - fx1), rel=0.05)
+    assert (x2 - x1) / (hx2 - hx1) > 1.08
+    assert inference_video(model, frames, detect=False)['detector'] is None
+
+
+def test_demo_face_is_found_by_the_default_detector():
+    """The demo's inference example (demo/run_demo.py) runs the default
+    detector on this rendered face: MTCNN finds it in every frame."""
+    clip = render_scene_clip('Happy', seed=1, num_frames=16)
+    box, info = clip_face_box(clip['frames'])
+    assert all(h is not None for h in info['hits'])
+    lms = clip['landmarks'].reshape(-1, 2)
+    assert (lms.min(0) >= box[:2]).all() and (lms.max(0) <= box[2:]).all()
 
 
 def test_no_face_raises():
