@@ -2,12 +2,22 @@
 
     python tools/infer.py CONFIG CHECKPOINT INPUT [--out result.json]
         [--out-video vis.mp4] [--show] [--no-detect] [--topk 3]
-        [--precision auto|fp32|bf16|int8|onnx] [--device cpu|cuda:0]
-        [--cfg-options KEY=VALUE ...]
+        [--detector mtcnn|haar|yunet|mmdet] [--det-options KEY=VALUE ...]
+        [--enlarge 1.3] [--precision auto|fp32|bf16|int8|onnx]
+        [--device cpu|cuda:0] [--cfg-options KEY=VALUE ...]
 
 INPUT is a video file, a folder of frames (one clip), a folder of videos or
-a folder of frame folders. Faces are found with OpenCV's Haar cascade and
-cropped with one box per clip; pass ``--no-detect`` for clips that are
+a folder of frame folders. The face is found and cropped as
+``tools/data/extract_faces.py`` cuts training clips and
+``tools/analyze_video.py`` analyses videos, with the same detector options
+and defaults (``s2d_mm/video_analysis/face_search_args.py``): MTCNN by
+default (``--detector haar`` for OpenCV's Haar cascade, ``yunet``,
+``mmdet`` or any registered detector, configured by ``--det-model``,
+``--det-config``, ``--det-checkpoint``, ``--det-score-thr`` or
+``--det-options key=value``), a square crop ``--enlarge`` (1.3) times the
+detector's box, one box per clip (the median of the detections on up to 16
+frames). Use the detector the model's training clips were cut with:
+detectors frame faces differently. Pass ``--no-detect`` for clips that are
 already face crops (as DFEW's). Every clip is sampled to the model's number
 of frames, spread evenly over the whole clip. ``--precision auto`` runs
 the fastest precision native to the machine (measured on the model once
@@ -17,7 +27,8 @@ machine would only emulate is refused (exit status 2).
 
 Exit status: 0 when every clip got a prediction, 1 when a clip has no face
 (or cannot be read), 2 for bad arguments (a usage error naming the flag or
-the input) or a precision the machine does not run natively. Any other error (a checkpoint that
+the input), a detector that cannot be set up (e.g. a missing model file) or
+a precision the machine does not run natively. Any other error (a checkpoint that
 does not fit the config, a wrong config) stops the tool with its traceback.
 """
 import argparse
@@ -29,6 +40,7 @@ import sys
 
 def build_parser():
     from s2d_mm.utils.cli_args import add_cfg_options
+    from s2d_mm.video_analysis.face_search_args import add_face_search_args
     parser = argparse.ArgumentParser(
         description='S2D facial expression inference on videos')
     parser.add_argument('config', help='model config file')
@@ -47,8 +59,9 @@ def build_parser():
                         help='show the visualisation in a window')
     parser.add_argument('--no-detect', action='store_true',
                         help='input frames are face crops already')
-    parser.add_argument('--enlarge', type=float, default=1.3,
-                        help='crop side relative to the detected face box')
+    # the detector and crop of extract_faces / analyze_video (one box per
+    # clip: no tracking options)
+    add_face_search_args(parser, tracking=False)
     parser.add_argument('--topk', type=int, default=3,
                         help='classes printed per clip')
     parser.add_argument('--fps', type=float, default=4.0,
@@ -71,12 +84,12 @@ def build_parser():
 def parse_args(argv=None):
     """Parsed and checked arguments; ``args.clips`` holds the clips INPUT
     stands for. Bad flags and inputs stop with a usage error (status 2)."""
+    from s2d_mm.video_analysis.face_search_args import check_face_search_args
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.topk < 1:
         parser.error(f'--topk must be >= 1, got {args.topk}')
-    if not args.enlarge > 0:
-        parser.error(f'--enlarge must be > 0, got {args.enlarge}')
+    check_face_search_args(parser, args)
     if not args.fps > 0:
         parser.error(f'--fps must be > 0, got {args.fps}')
     if args.onnx_file and args.precision != 'onnx':
@@ -130,7 +143,7 @@ def find_clips(path):
                      'frame folders')
 
 
-def predict_clip(model, name, source, args):
+def predict_clip(model, name, source, args, detector=None):
     """``(result, line, problem)`` of one clip: the JSON entry, the printed
     line, and when the input (not the model) has a problem, ``(message,
     message as shown at once)``."""
@@ -138,7 +151,7 @@ def predict_clip(model, name, source, args):
     from s2d_mm.apis.inference import ClipReadError
     try:
         res = inference_video(model, source, detect=not args.no_detect,
-                              enlarge=args.enlarge)
+                              detector=detector, enlarge=args.enlarge)
     except NoFaceFoundError as err:
         # only problems of the input; any other error (a wrong config,
         # a bug) propagates with its traceback
@@ -160,7 +173,8 @@ def predict_clip(model, name, source, args):
         probs={c: float(p) for c, p in zip(res['classes'], res['probs'])},
         frame_inds=res['frame_inds'],
         num_input_frames=res['num_input_frames'],
-        face_box=res['face_box'])
+        face_box=res['face_box'],
+        detector=res['detector'])
     if args.out_video or args.show:
         visualise(res, name, result, args)
     return result, line, None
@@ -180,14 +194,15 @@ def visualise(res, name, result, args):
         _show(vis, name, args.fps)
 
 
-def run_clips(model, args):
-    """Predict every clip; ``(results, lines, problems)``."""
+def run_clips(model, args, detector=None):
+    """Predict every clip (the face found by ``detector``, built once);
+    ``(results, lines, problems)``."""
     from mmengine.utils import ProgressBar
     results, lines, problems = {}, [], []
     bar = ProgressBar(len(args.clips)) if len(args.clips) > 1 else None
     for name, source in args.clips:
         results[name], line, problem = predict_clip(model, name, source,
-                                                    args)
+                                                    args, detector)
         lines.append(line)
         if problem is not None:
             problems.append(problem[0])
@@ -210,10 +225,27 @@ def write_json(args, precision, results):
     print(f'predictions written to {args.out}')
 
 
+def build_detector(args):
+    """The face detector the options ask for (None with ``--no-detect``),
+    from :data:`s2d_mm.registry.FACE_DETECTORS`, on ``--device`` where it
+    runs a network."""
+    if args.no_detect:
+        return None
+    from s2d_mm.video_analysis import build_face_detector
+    from s2d_mm.video_analysis.face_search_args import face_detector_cfg
+    return build_face_detector(face_detector_cfg(args, args.device))
+
+
 def main(argv=None):
     args = parse_args(argv)
     from s2d_mm.apis import init_model
     from s2d_mm.apis.precision import PrecisionNotSupportedError
+    from s2d_mm.video_analysis import FaceDetectorSetupError
+    try:
+        detector = build_detector(args)
+    except FaceDetectorSetupError as err:  # e.g. a missing model file
+        print(f'error: {err}', file=sys.stderr)
+        return 2
     try:
         model = init_model(args.config, args.checkpoint, device=args.device,
                            cfg_options=args.cfg_options,
@@ -226,7 +258,7 @@ def main(argv=None):
     if precision is not None:
         print(precision.explain() if args.explain else
               f'precision: {precision}')
-    results, lines, problems = run_clips(model, args)
+    results, lines, problems = run_clips(model, args, detector)
     print('\n'.join(lines))
     if args.out:
         write_json(args, precision, results)

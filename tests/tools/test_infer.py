@@ -1,5 +1,6 @@
 """tools/infer.py on a video file, a frame folder, a folder of videos, and a
-video without a face."""
+video without a face; its face detector and crop are those of
+tools/data/extract_faces.py."""
 import json
 import os
 import os.path as osp
@@ -66,6 +67,7 @@ def test_video_file_with_detection(setup, capsys):
     assert res['pred_class'] == max(probs, key=probs.get)
     assert res['num_input_frames'] == 12
     assert res['frame_inds'] == [1, 4, 7, 10]
+    assert res['detector'] == 'MTCNNFaceDetector'  # extract_faces' default
     x1, y1, x2, y2 = res['face_box']
     assert 40 < x2 - x1 < 240 and abs((x2 - x1) - (y2 - y1)) < 1e-3
     cap = cv2.VideoCapture(vis)
@@ -130,6 +132,13 @@ def test_bad_input_path(setup, capsys):
 @pytest.mark.parametrize('flags,message', [
     (['--topk', '0'], '--topk must be >= 1, got 0'),
     (['--enlarge', '0'], '--enlarge must be > 0, got 0.0'),
+    (['--detector', 'retina'], '--detector retina: not one of mtcnn, haar, '
+     'yunet, mmdet nor a registered face detector'),
+    (['--detector', 'haar', '--det-score-thr', '3'],
+     '--detector haar has no detection score'),
+    (['--detector', 'yunet'], '--detector yunet needs --det-model'),
+    # one box per clip: the tracking options are not infer's
+    (['--detect-every', '3'], 'unrecognized arguments: --detect-every 3'),
     (['--fps', '-1'], '--fps must be > 0, got -1.0'),
     (['--onnx-file', 'm.onnx'], '--onnx-file needs --precision onnx'),
     (['--device', 'toaster'], "--device 'toaster' is not a device"),
@@ -210,3 +219,90 @@ def test_checkpoint_of_another_model_stops_infer(setup, tmp_path):
     torch.save(dict(state_dict=sd), ckpt)
     with pytest.raises(CheckpointMismatchError, match='eight_classes.pth'):
         infer.main([setup['cfg'], ckpt, setup['frames_dir'], '--no-detect'])
+
+
+def test_detector_options_are_those_of_extract_faces(tmp_path):
+    """infer reads the detector options of extract_faces (one parser
+    helper): the same defaults (MTCNN, enlarge 1.3) and both spellings of a
+    detector argument."""
+    from s2d_mm.video_analysis.face_search_args import face_detector_cfg
+    infer = _load_infer().parse_args
+    extract = load_script('tools', 'data', 'extract_faces.py').parse_args
+    clip = str(tmp_path / 'x.mp4')
+    open(clip, 'wb').close()
+    a, e = infer(['c.py', 'w.pth', clip]), extract(['v.csv', 'out'])
+    assert face_detector_cfg(a) == face_detector_cfg(e) == dict(
+        type='MTCNNFaceDetector')
+    assert a.enlarge == e.enlarge == 1.3
+    a = infer(['c.py', 'w.pth', clip, '--detector', 'yunet', '--det-model',
+               'y.onnx', '--det-score-thr', '0.8', '--enlarge', '1.2'])
+    e = extract(['v.csv', 'out', '--detector', 'YuNetFaceDetector',
+                 '--det-options', 'model=y.onnx', 'score_thr=0.8',
+                 '--enlarge', '1.2'])
+    assert face_detector_cfg(a) == face_detector_cfg(e) == dict(
+        type='YuNetFaceDetector', model='y.onnx', score_thr=0.8)
+    assert a.enlarge == e.enlarge == 1.2
+
+
+def test_detector_setup_error_is_reported(setup, capsys):
+    rc = _load_infer().main([setup['cfg'], setup['ckpt'], setup['face_mp4'],
+                             '--detector', 'yunet', '--det-model',
+                             str(setup['root'] / 'missing.onnx')])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert err.startswith('error: ') and 'missing.onnx' in err
+
+
+@pytest.fixture(scope='module')
+def astronaut_video(setup):
+    """A real face (scikit-image's astronaut) composited, still, into 12
+    frames of 320 x 240, and what extract_faces cuts from it."""
+    from s2d_testing.raw_videos import render_video, write_video
+    frames, boxes = render_video(
+        12, (320, 240), [dict(start=(150, 115), end=(150, 115), side=90)],
+        'brick', seed=3)
+    path = write_video(str(setup['root'] / 'astronaut' / 'astro.mp4'),
+                       frames, 8)
+    csv = setup['root'] / 'astronaut' / 'one.csv'
+    csv.write_text(f'{path},Happy\n')
+    extract = load_script('tools', 'data', 'extract_faces.py')
+    out = str(setup['root'] / 'astronaut' / 'extracted')
+    assert extract.main([str(csv), out, '--no-progress',
+                         '--min-frames', '8']) == 0
+    meta = json.load(open(osp.join(out, 'meta', 'astro.json')))
+    return dict(path=path, box=boxes[0, 0], extract_meta=meta)
+
+
+def test_default_crop_is_that_of_extract_faces(setup, astronaut_video,
+                                               capsys):
+    """On a real face, infer's default crop (MTCNN, x1.3) is the crop
+    extract_faces cut the training clip with; --detector haar frames the
+    face differently (a smaller crop: Haar's box is shorter)."""
+    infer = _load_infer()
+    out = str(setup['root'] / 'astronaut' / 'infer.json')
+    assert infer.main([setup['cfg'], setup['ckpt'], astronaut_video['path'],
+                       '--out', out]) == 0
+    res = json.load(open(out))['results']['astro']
+    meta = astronaut_video['extract_meta']
+    assert res['detector'] == meta['detector'] == 'MTCNNFaceDetector'
+    crop = np.array(res['face_box'])
+    extracted = np.median(np.array(meta['crop_boxes']), axis=0)
+    side = crop[2] - crop[0]
+    # same box up to the detector's frame-to-frame jitter
+    assert np.abs(crop - extracted).max() < 0.03 * side
+    # the known face lies inside the crop
+    fx1, fy1, fx2, fy2 = astronaut_video['box']
+    assert crop[0] <= fx1 and crop[1] <= fy1
+    assert fx2 <= crop[2] and fy2 <= crop[3]
+
+    out_haar = str(setup['root'] / 'astronaut' / 'infer_haar.json')
+    assert infer.main([setup['cfg'], setup['ckpt'], astronaut_video['path'],
+                       '--detector', 'haar', '--out', out_haar]) == 0
+    haar = json.load(open(out_haar))['results']['astro']
+    assert haar['detector'] == 'HaarFaceDetector'
+    haar_side = haar['face_box'][2] - haar['face_box'][0]
+    # Haar's box is about the known (square) face box, MTCNN's runs from
+    # brow to chin: its crop is 1.12-1.22 x Haar's on this face at 70-100
+    # px (docs/datasets.md)
+    assert haar_side == pytest.approx(1.3 * (fx2 - fx1), rel=0.05)
+    assert 1.08 < side / haar_side < 1.3
