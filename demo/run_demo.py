@@ -318,7 +318,9 @@ def _infer_example(work, vid):
         print(f'  inference example: {err}')
         return None
     top = res['probs'].argsort()[::-1][:3]
-    print('  rendered Happy clip, face found by the Haar cascade at '
+    # the default detector, MTCNN (that of tools/infer.py and
+    # tools/data/extract_faces.py), finds the rendered face in every frame
+    print(f'  rendered Happy clip, face found by {res["detector"]} at '
           f'{[round(v) for v in res["face_box"]]}: ' + ', '.join(
               f'{res["classes"][i]} {res["probs"][i]:.2f}' for i in top))
     vis = draw_prediction(res['frames'], res['probs'], res['classes'],
