@@ -1,4 +1,5 @@
-"""The demo's report names the machine next to every time."""
+"""The demo's report names the machine next to every time; its inference
+example names the detector that found the face."""
 import pytest
 from s2d_testing import load_script
 
@@ -59,3 +60,18 @@ def test_test_frame_count(run_demo):
     meta = dict(num_test=70, num_frames=16, landmark_stride=2)
     assert run_demo.len_test_frames(meta) == 560
     assert run_demo.len_test_frames(dict(meta, landmark_stride=3)) == 420
+
+
+def test_inference_example_names_its_detector(run_demo, tmp_path, capsys):
+    """The example runs inference_video with the default detector (MTCNN,
+    as tools/infer.py and tools/data/extract_faces.py) on a rendered face
+    and says which detector found it."""
+    from s2d_testing.tiny import make_tiny_s2d
+    cfg, ckpt = make_tiny_s2d(str(tmp_path / 'model'))
+    out = run_demo._infer_example(str(tmp_path),
+                                  dict(config=cfg, checkpoint=ckpt))
+    assert out == str(tmp_path / 'example_prediction.mp4')
+    assert (tmp_path / 'example_prediction.jpg').is_file()
+    printed = capsys.readouterr().out
+    assert 'rendered Happy clip, face found by MTCNNFaceDetector at [' \
+        in printed
