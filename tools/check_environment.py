@@ -11,8 +11,8 @@
   is installed for the MTCNN weight files it ships and never imported (its
   metadata asks for torch < 2.3, numpy < 2 and packages its own code uses);
 * ``cv2`` has what the project uses of it: ``CascadeClassifier`` with the
-  frontal-face Haar cascade (the default face detector; OpenCV 5 builds
-  lack both) and ``FaceDetectorYN``.
+  frontal-face Haar cascade (the ``--detector haar`` fallback of the video
+  tools; OpenCV 5 builds lack both) and ``FaceDetectorYN``.
 
 ``--cv2-only`` runs the first check alone and accepts no provider yet (the
 installer calls it before installing into an existing environment).

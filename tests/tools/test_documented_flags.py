@@ -8,14 +8,15 @@ DOCUMENTED = {
     'train.py': ('--work-dir', '--resume', '--amp', '--auto-scale-lr',
                  '--seed', '--deterministic', '--cfg-options', '--launcher'),
     'test.py': ('--work-dir', '--cfg-options', '--launcher', '--dump'),
-    'infer.py': ('--cfg-options', '--device'),
+    'infer.py': ('--cfg-options', '--device', '--detector', '--det-options',
+                 '--enlarge'),
     'analyze_video.py': ('--cfg-options', '--device', '--precision',
                          '--launcher'),
 }
 #: flags the README says these tools do NOT take
 NOT_TAKEN = {
     'test.py': ('--resume', '--amp'),
-    'infer.py': ('--launcher', '--work-dir'),
+    'infer.py': ('--launcher', '--work-dir', '--detect-every'),
     'analyze_video.py': ('--work-dir', ),
 }
 
