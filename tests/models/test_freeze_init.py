@@ -328,3 +328,41 @@ def test_image_stage_without_frozen_blocks_needs_only_pos_embed(tmp_path):
                                 prefix='backbone.'))
     model.init_weights()
     assert torch.equal(model.pos_embed, vit.pos_embed)
+
+
+def test_zero_started_video_parts_may_stay_frozen_without_a_checkpoint(
+        tmp_path):
+    """A video stage that freezes the TMAs and the temporal embedding (the
+    demo ablation's image-model baseline) loads an image-stage checkpoint,
+    which has neither, when ``tma_init='zero'`` makes them exact no-ops;
+    under the released init they would be random, and are refused."""
+    img = image()
+    ckpt = str(tmp_path / 'image_stage.pth')
+    torch.save({'state_dict': {'backbone.' + k: v
+                               for k, v in img.state_dict().items()}}, ckpt)
+    no_temporal = (r'^ln1\.', r'^prompt_norms\.', r'^prompters\.\d+\.(?!tma\.)')
+    init = dict(type='ImageStageInit', checkpoint=ckpt)
+    model = video(init_cfg=init, tma_init='zero', trainable=no_temporal)
+    assert 'temporal_embedding' in model.frozen_parameter_names()
+    assert 'prompters.0.tma.spatial.fc_up.weight' in frozen(model)
+    model.init_weights()
+    assert not model.temporal_embedding.any()
+    x = torch.randn(2, 3, 4, 32, 32)
+    lm = torch.randn(8, C_L, 4, 4)
+    with eval_mode(model), eval_mode(img), torch.no_grad():
+        # the video model is the image model run frame by frame
+        out = model(x, lm)[0]
+        ref = img(x.permute(0, 2, 1, 3, 4).flatten(0, 1), lm)[0]
+    torch.testing.assert_close(out, ref.view(2, 4, -1).transpose(1, 2))
+    released = video(init_cfg=init, tma_init='release',
+                     trainable=no_temporal)
+    exempt = {n for n in released.frozen_parameter_names()
+              if n == 'temporal_embedding' or '.tma.' in n}
+    with pytest.raises(FrozenInitError,
+                       match=f'; {len(exempt)} frozen tensors would stay'):
+        released.init_weights()
+    # a trainable up-projection keeps the adapter's other weights needed
+    partly = video(init_cfg=init, tma_init='zero',
+                   trainable=no_temporal + (r'\.tma\.spatial\.fc_up\.', ))
+    with pytest.raises(FrozenInitError, match=r'prompters\.0\.tma\.'):
+        partly.init_weights()

@@ -267,11 +267,19 @@ class ViTMCP(OwnInitMixin, VisionTransformer):
         with recorded_load_keys(self) as offered:
             super().run_loaders(loaders)
         unused = f'prompt_norms.{len(self.prompt_norms) - 1}.'
+        exact = self.frozen_without_effect()
         needed = sorted(
             n for n in self.frozen_parameter_names()
-            if not (len(self.prompt_norms) > 1 and n.startswith(unused)))
+            if not (len(self.prompt_norms) > 1 and n.startswith(unused))
+            and n not in exact)
         check_frozen_loaded(self, needed, offered, loaders,
                             self.allow_partial_init)
+
+    def frozen_without_effect(self) -> set:
+        """Frozen parameters that need no checkpoint because their own
+        initialisation makes them exact no-ops (none in the image model;
+        see :meth:`S2DViT.frozen_without_effect`)."""
+        return set()
 
     def _freeze_stages(self) -> None:
         """mmpretrain's entry point, routed to the one policy."""
@@ -463,6 +471,24 @@ class S2DViT(ViTMCP):
     def init_own_weights(self) -> None:
         super().init_own_weights()
         self._init_temporal_embedding()
+
+    def frozen_without_effect(self) -> set:
+        """Under ``tma_init='zero'``: a frozen temporal embedding (exactly
+        0), and every parameter of a TMA whose last up-projection is frozen
+        (the adapter then adds exactly 0, whatever its other weights). An
+        image-stage checkpoint has none of them, and leaving them as they
+        start changes no output, so the frozen-part check does not ask for
+        them (e.g. a video stage without TMAs or temporal embedding)."""
+        if self.tma_init != 'zero':
+            return set()
+        frozen = self.frozen_parameter_names()
+        exact = {'temporal_embedding'} & frozen
+        for i in range(len(self.prompters)):
+            tma = f'prompters.{i}.tma.'
+            if {tma + 'spatial.fc_up.weight',
+                    tma + 'spatial.fc_up.bias'} <= frozen:
+                exact.update(n for n in frozen if n.startswith(tma))
+        return exact
 
     def add_temporal_embedding(self, x: torch.Tensor,
                                num_frames: int) -> torch.Tensor:
