@@ -109,16 +109,11 @@ def _model_config(config: Union[str, Path, mmengine.Config],
     merged and the head set to average test views as probabilities."""
     if isinstance(config, (str, Path)):
         # a top-level variable (fold, num_frames, ...) given in cfg_options
-        # reaches every use, or is refused with the reason
-        # (dotted keys merge as in mmengine: inference reads test_pipeline
-        # itself, so a part of it is a use, not a copy)
+        # reaches every use, or is refused with the reason; inference reads
+        # test_pipeline itself, so a part of it is a use, not a copy
         from s2d_mm.engine.config_variables import load_config
-        cfg_options = dict(cfg_options or {})
-        dotted = {k: cfg_options.pop(k) for k in list(cfg_options)
-                  if '.' in k}
-        config = load_config(str(config), cfg_options)
-        if dotted:
-            config.merge_from_dict(dotted)
+        config = load_config(str(config), cfg_options,
+                             read_keys={'test_pipeline'})
     elif not isinstance(config, mmengine.Config):
         raise TypeError('config must be a filename or Config object, '
                         f'but got {type(config)}')

@@ -120,7 +120,8 @@ def _suggest(name: str, known) -> str:
     return f' (did you mean {", ".join(close)}?)' if close else ''
 
 
-def _split_options(filename: str, cfg: Config, options: Mapping):
+def _split_options(filename: str, cfg: Config, options: Mapping,
+                   read_keys=frozenset()):
     """(top-level variables to re-assign, options to merge); refuses what
     would be a silent no-op."""
     variables, merged = {}, {}
@@ -138,6 +139,9 @@ def _split_options(filename: str, cfg: Config, options: Mapping):
                     f'--cfg-options {key}={value!r}: {filename} has no '
                     f'top-level variable {key!r}, and the runner does not '
                     f'read one{_suggest(key, cfg.keys())}')
+        elif head in read_keys and head in cfg:
+            # the caller reads this variable itself: a part of it is a use
+            merged[key] = value
         elif head in cfg:
             raise ConfigOverrideError(
                 f'--cfg-options {key}={value!r}: {head!r} is a variable of '
@@ -153,7 +157,8 @@ def _split_options(filename: str, cfg: Config, options: Mapping):
 
 
 def load_config(filename: str,
-                cfg_options: Optional[Mapping] = None) -> Config:
+                cfg_options: Optional[Mapping] = None,
+                read_keys=frozenset()) -> Config:
     """``Config.fromfile(filename)`` with ``cfg_options`` applied so that a
     top-level variable's new value reaches every place the files use it.
 
@@ -161,6 +166,10 @@ def load_config(filename: str,
         filename (str): Config file (``.py``).
         cfg_options (Mapping, optional): As parsed by mmengine's
             ``DictAction``: ``{'fold': 3, 'model.cls_head.loss_sdl': None}``.
+        read_keys (Collection[str]): top-level variables the caller reads
+            from the config itself besides :data:`RUNNER_KEYS` (e.g.
+            ``test_pipeline`` for the inference API): a dotted override into
+            one of them is merged, as for a runner key, instead of refused.
 
     Returns:
         Config: The config as if the files had been edited.
@@ -172,7 +181,8 @@ def load_config(filename: str,
     cfg = Config.fromfile(filename)
     if not cfg_options:
         return cfg
-    variables, merged = _split_options(filename, cfg, cfg_options)
+    variables, merged = _split_options(filename, cfg, cfg_options,
+                                       frozenset(read_keys))
     if variables:
         if not filename.endswith('.py') or Config._is_lazy_import(filename):
             raise ConfigOverrideError(

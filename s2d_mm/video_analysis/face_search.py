@@ -161,11 +161,10 @@ def track_faces(video,
     gap = int(round((reid_gap_seconds or 0) * fps))
     groups, links = link_reappearances(kept, gap, reid_similarity) \
         if gap > 0 else ([[t] for t in kept], [])
+    group_of = {id(s): k for k, g in enumerate(groups) for s in g}
     for link in links:  # indices into ``kept`` -> the id of the group
-        track = kept[link.pop('track')]
+        link['track_id'] = group_of[id(kept[link.pop('track')])]
         link.pop('previous')
-        link['track_id'] = next(k for k, g in enumerate(groups)
-                                if any(s is track for s in g))
     return FaceTracks(
         tracks={k: g for k, g in enumerate(groups)}, dropped=dropped,
         links=links, round_frames=list(rounds),

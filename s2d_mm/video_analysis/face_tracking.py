@@ -357,11 +357,11 @@ def link_reappearances(tracks: Sequence[FaceTrack],
             continue
         sim = np.full((len(old), len(new)), -1.)
         moved = np.zeros_like(sim)
+        firsts = [_track_descriptor(tracks[i], last=False) for i in new]
         for a, k in enumerate(old):
             prev = tracks[identities[k][-1]]
             da = _track_descriptor(prev, last=True)
-            for b, i in enumerate(new):
-                db = _track_descriptor(tracks[i], last=False)
+            for b, (i, db) in enumerate(zip(new, firsts)):
                 if da is not None and db is not None:
                     sim[a, b] = float(da @ db)
                 moved[a, b] = _moved(prev, tracks[i])

@@ -159,3 +159,12 @@ def test_init_model_config_variable_reaches_its_uses(tmp_path):
     cfg = _model_config(str(cfg_file), {'clip_len': 6})
     assert cfg.test_pipeline[0]['clip_len'] == 6
     assert cfg.clip_len == 6
+    # inference reads test_pipeline itself: a part of it is merged
+    cfg = _model_config(str(cfg_file), {'test_pipeline.0.clip_len': 2})
+    assert cfg.test_pipeline[0]['clip_len'] == 2
+    # a part of another variable would reach none of its uses: refused
+    from s2d_mm.engine.config_variables import ConfigOverrideError
+    cfg_file.write_text(cfg_file.read_text() +
+                        "head = dict(num_classes=7)\n")
+    with pytest.raises(ConfigOverrideError, match="'head' is a variable"):
+        _model_config(str(cfg_file), {'head.num_classes': 3})

@@ -416,3 +416,24 @@ def test_bf16_not_native_when_onednn_is_held_below_it(monkeypatch):
     assert not ok and 'ONEDNN_MAX_CPU_ISA=AVX2' in why
     monkeypatch.setenv('ONEDNN_MAX_CPU_ISA', 'AVX512_CORE_AMX')
     assert native_bf16('cpu', flags)[0]
+
+
+def test_matmul_attention_is_scaled_dot_product_attention():
+    """The CPU bf16 path's attention (two GEMMs) computes what
+    ``F.scaled_dot_product_attention`` does, and ``cast_bf16`` installs it
+    on the ViT blocks' attention; masks are refused, not ignored."""
+    import torch.nn.functional as F
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, 7, 8, generator=g) for _ in range(3))
+    torch.testing.assert_close(P.matmul_attention(q, k, v),
+                               F.scaled_dot_product_attention(q, k, v))
+    torch.testing.assert_close(
+        P.matmul_attention(q, k, v, scale=0.5),
+        F.scaled_dot_product_attention(q, k, v, scale=0.5))
+    with pytest.raises(ValueError, match='no mask'):
+        P.matmul_attention(q, k, v, attn_mask=torch.ones(7, 7))
+    with pytest.raises(ValueError, match='no mask'):
+        P.matmul_attention(q, k, v, is_causal=True)
+    from mmpretrain.models.utils import MultiheadAttention
+    model = P.cast_bf16(nn.Sequential(MultiheadAttention(16, 2)))
+    assert model[0].scaled_dot_product_attention is P.matmul_attention
