@@ -35,7 +35,6 @@ from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence, Union
 
 import numpy as np
-import torch
 import torch.nn as nn
 from mmengine.registry import init_default_scope
 

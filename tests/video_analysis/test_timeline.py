@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 from s2d_testing import load_script
 
-from s2d_testing import load_script
-
 from s2d_mm.apis import NoFaceFoundError, inference_video
 from s2d_mm.video_analysis.face_crop import crop_frame
 from s2d_mm.video_analysis.timeline import TIMELINE_COLUMNS, analyze_video, window_starts

@@ -25,7 +25,6 @@ machine.
 """
 import argparse
 import json
-import os.path as osp
 import time
 
 import cv2
