@@ -305,3 +305,16 @@ def test_converted_release_checkpoint_runs_in_infer(tmp_path, repo_root,
     res = json.loads(out.read_text())['results']
     (clip, ), = [list(res)]
     assert abs(sum(res[clip]['probs'].values()) - 1) < 1e-4
+
+
+def test_written_test_pipeline_is_the_release_configs_one(repo_root):
+    """The test views a converted video config carries are those of the
+    shipped release pipelines (the package cannot read configs/, so it
+    keeps its own copy; this keeps the two the same)."""
+    from s2d_mm.models.utils.convert import release_test_pipeline
+    cfg = Config.fromfile(osp.join(repo_root, 'configs', '_base_',
+                                   'datasets', 's2d_video_pipelines.py'))
+    assert release_test_pipeline(cfg.clip_len, cfg.img_size) == \
+        cfg.to_dict()['test_pipeline']
+    assert release_test_pipeline(8, 112)[0]['clip_len'] == 8
+    assert release_test_pipeline(8, 112)[3]['crop_size'] == 112
